@@ -8,5 +8,6 @@ export default defineConfig({
     exclude: ['test/numa/**', 'node_modules/**'],
     pool: 'forks',
     testTimeout: 30_000,
+    execArgv: ['--expose-gc'],
   },
 });

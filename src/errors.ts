@@ -15,6 +15,8 @@ export type HmsdkErrorCode =
   | 'ENOTSUP'
   /** The buffer was already freed by the SDK. */
   | 'EDOUBLEFREE'
+  /** The buffer was freed and can no longer be used. */
+  | 'EFREED'
   /** The buffer was not allocated by the SDK (e.g. `Buffer.alloc`). */
   | 'EFOREIGN'
   /** The buffer was detached by someone else (transferred); the SDK cannot free it. */

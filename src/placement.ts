@@ -1,0 +1,173 @@
+/**
+ * From allocation options to a kernel placement.
+ *
+ * Resolution, in order:
+ * 1. Nodes: `node`/`nodes` if given (each must be an online memory node;
+ *    with `tier` too, each must belong to it); otherwise the tier's nodes.
+ *    The default tier is NORMAL for `bind`/`preferred`; `interleave` and
+ *    `weighted` without nodes or tier spread over every memory node.
+ * 2. An EXMEM request on a machine without EXMEM nodes throws `ENODEV`,
+ *    unless `fallback: 'normal'` asks for NORMAL instead.
+ * 3. Policy -> kernel mode: bind -> MPOL_BIND; preferred -> MPOL_PREFERRED
+ *    (one node) or MPOL_PREFERRED_MANY (several, kernel 5.15+);
+ *    interleave -> MPOL_INTERLEAVE; weighted -> MPOL_WEIGHTED_INTERLEAVE
+ *    (kernel 6.9+) when the weights are the kernel's own global weights.
+ *    Per-buffer weights that differ use a userspace stripe (see
+ *    src/policy/stripe.ts), built per allocation by the caller.
+ * 4. Charging: bytes are charged to the nodes by the weights (weighted), in
+ *    equal parts (interleave, multi-node bind/preferred), or to the one node.
+ *
+ * Resolved placements are registered with the native core once and cached
+ * by a key of the options.
+ * @internal
+ */
+import { HmsdkError } from './errors';
+import { MPOL, native } from './native';
+import type { AllocateOptions, Policy, Tier } from './options';
+import { topology } from './system';
+import type { Topology } from './topology/types';
+
+/** A placement the native core knows. @internal */
+export interface KernelPlacement {
+  kind: 'kernel';
+  /** Native placement id. */
+  id: number;
+  policy: Policy;
+  mode: number;
+  nodes: number[];
+  /** Charge weights aligned with nodes. */
+  charge: number[];
+}
+
+/** A weighted placement realised by striping ranges over single-node binds. @internal */
+export interface StripePlacement {
+  kind: 'stripe';
+  policy: 'weighted';
+  nodes: number[];
+  weights: number[];
+  /** Native placement id of MPOL_PREFERRED to each node, aligned with nodes. */
+  nodeIds: number[];
+}
+
+/** Result of resolving options. @internal */
+export type ResolvedPlacement = KernelPlacement | StripePlacement;
+
+const cache = new Map<string, ResolvedPlacement>();
+
+/** Forget cached placements (after the topology or interleave settings change). @internal */
+export function clearPlacementCache(): void {
+  cache.clear();
+}
+
+function memoryNodeIds(t: Topology): number[] {
+  return t.nodes.map((n) => n.id);
+}
+
+function tierNodes(t: Topology, tier: Tier): number[] {
+  return tier === 'EXMEM' ? t.exmemNodes : t.normalNodes;
+}
+
+/** Register (or reuse) a native placement. @internal */
+export function kernelPlacement(policy: Policy, mode: number, nodes: number[], charge: number[]): KernelPlacement {
+  const id = native().placement(mode, nodes, charge);
+  if (id < 0) throw new HmsdkError('ECONFIG', `the native core refused placement ${policy} on nodes ${nodes.join(',')}`);
+  return { kind: 'kernel', id, policy, mode, nodes, charge };
+}
+
+function pickNodes(t: Topology, opts: AllocateOptions, policy: Policy): number[] {
+  const all = memoryNodeIds(t);
+  if (opts.node !== undefined || opts.nodes !== undefined) {
+    const nodes = opts.node !== undefined ? [opts.node] : [...(opts.nodes as number[])];
+    for (const n of nodes) {
+      if (!all.includes(n)) throw new HmsdkError('ENODEV', `node ${n} is not an online memory node (memory nodes: ${all.join(',') || 'none'})`);
+      if (opts.tier !== undefined && !tierNodes(t, opts.tier).includes(n)) {
+        throw new RangeError(`node ${n} is not in tier ${opts.tier} (${opts.tier} nodes: ${tierNodes(t, opts.tier).join(',') || 'none'})`);
+      }
+    }
+    return nodes;
+  }
+  if (opts.tier === undefined && (policy === 'interleave' || policy === 'weighted')) return all;
+  const tier = opts.tier ?? 'NORMAL';
+  let nodes = tierNodes(t, tier);
+  if (nodes.length === 0 && tier === 'EXMEM') {
+    if (opts.fallback === 'normal') nodes = tierNodes(t, 'NORMAL');
+    else {
+      throw new HmsdkError(
+        'ENODEV',
+        `no EXMEM node on this machine (memory nodes: ${all.join(',')}, all NORMAL); ` +
+          "pass fallback: 'normal' to use DRAM instead, or set HMSDK_EXMEM_NODES to name EXMEM nodes",
+      );
+    }
+  }
+  if (nodes.length === 0) throw new HmsdkError('ENODEV', `no ${tier} node on this machine`);
+  return nodes;
+}
+
+function weightsFor(t: Topology, nodes: number[], opts: AllocateOptions): number[] | undefined {
+  const w = opts.weights;
+  if (w === undefined) return undefined;
+  if (Array.isArray(w)) {
+    if (w.length !== nodes.length) {
+      throw new RangeError(`options.weights has ${w.length} entries but the placement has ${nodes.length} nodes (${nodes.join(',')})`);
+    }
+    return [...w];
+  }
+  const rec = w as Readonly<Record<number, number>>;
+  for (const k of Object.keys(rec)) {
+    if (!nodes.includes(Number(k))) throw new RangeError(`options.weights names node ${k}, which is not among the nodes ${nodes.join(',')}`);
+  }
+  return nodes.map((n) => {
+    const v = rec[n];
+    if (v === undefined) throw new RangeError(`options.weights has no weight for node ${n}`);
+    return v;
+  });
+}
+
+function sameRatio(a: number[], b: number[]): boolean {
+  // a[i]/a[0] === b[i]/b[0] for all i, in integers
+  return a.every((x, i) => x * (b[0] as number) === (b[i] as number) * (a[0] as number));
+}
+
+/** Resolve validated options into a placement. @internal */
+export function resolvePlacement(opts: AllocateOptions): ResolvedPlacement {
+  const policy: Policy = opts.policy ?? 'bind';
+  const key = `${policy}|${opts.tier ?? ''}|${opts.node ?? ''}|${opts.nodes?.join(',') ?? ''}|${opts.fallback ?? ''}|${
+    opts.weights ? JSON.stringify(opts.weights) : ''
+  }`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const t = topology();
+  const nodes = pickNodes(t, opts, policy);
+  const equal = nodes.map(() => 1);
+  let out: ResolvedPlacement;
+  switch (policy) {
+    case 'bind':
+      out = kernelPlacement(policy, MPOL.bind, nodes, equal);
+      break;
+    case 'preferred':
+      if (nodes.length > 1 && !native().info().preferredMany) {
+        throw new HmsdkError('ENOTSUP', 'preferred over several nodes needs MPOL_PREFERRED_MANY (kernel 5.15+)');
+      }
+      out = kernelPlacement(policy, nodes.length > 1 ? MPOL.preferredMany : MPOL.preferred, nodes, equal);
+      break;
+    case 'interleave':
+      out = kernelPlacement(policy, MPOL.interleave, nodes, equal);
+      break;
+    case 'weighted': {
+      const wi = t.weightedInterleave;
+      const system = nodes.map((n) => wi.weights[n] ?? 1);
+      const asked = weightsFor(t, nodes, opts) ?? system;
+      const kernelOk = native().info().weightedInterleave && wi.available;
+      if (kernelOk && sameRatio(asked, system)) {
+        out = kernelPlacement(policy, MPOL.weightedInterleave, nodes, system);
+      } else {
+        // Like the kernel's interleave modes, a stripe falls back when a node is full.
+        const nodeIds = nodes.map((n) => kernelPlacement('preferred', MPOL.preferred, [n], [1]).id);
+        out = { kind: 'stripe', policy: 'weighted', nodes, weights: asked, nodeIds };
+      }
+      break;
+    }
+  }
+  cache.set(key, out);
+  return out;
+}

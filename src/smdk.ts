@@ -1,0 +1,232 @@
+/**
+ * The SMDK-compatible API (`s_*`), for code ported from Samsung SMDK's C
+ * allocator. Same names and argument order; JavaScript semantics:
+ *
+ * - `type` is `'NORMAL'` (DRAM) or `'EXMEM'` (CXL / expander memory),
+ *   also exported as `SMDK_MEM_NORMAL` / `SMDK_MEM_EXMEM`.
+ * - Allocation returns a Buffer (never NULL): failures throw. `s_malloc`
+ *   memory is not zeroed (like malloc); `s_calloc` is.
+ * - `s_malloc(type)` binds strictly to the tier's nodes (MPOL_BIND): the
+ *   pages are on that tier or the call throws `ENOMEM`. After
+ *   `s_enable_node_interleave(nodes)` allocations of a type whose nodes
+ *   appear in the list are interleaved over those nodes instead.
+ * - Size getters return bytes; 0 is a real value (an empty tier), never an
+ *   error: errors throw.
+ */
+import { allocPlaced, assertLive, free, type PlacedBuffer } from './alloc';
+import { HmsdkError } from './errors';
+import { F_ZERO, native } from './native';
+import { checkNodeId, checkSize, checkTier, type Tier } from './options';
+import { clearPlacementCache, resolvePlacement, type ResolvedPlacement } from './placement';
+import { formatIn, stats } from './stats';
+import { topology } from './system';
+import { parseNodeList } from './topology';
+
+export { SMDK_MEM_EXMEM, SMDK_MEM_NORMAL } from './options';
+
+let interleaveNodes: number[] | undefined;
+const typePlacement: Partial<Record<Tier, ResolvedPlacement>> = {};
+
+function placementFor(type: Tier): ResolvedPlacement {
+  const hit = typePlacement[type];
+  if (hit) return hit;
+  const t = topology();
+  const tierNodes = type === 'EXMEM' ? t.exmemNodes : t.normalNodes;
+  const il = interleaveNodes?.filter((n) => tierNodes.includes(n));
+  const p = il && il.length > 0 ? resolvePlacement({ nodes: il, policy: 'interleave' }) : resolvePlacement({ tier: type });
+  typePlacement[type] = p;
+  return p;
+}
+
+function resetTypePlacements(): void {
+  delete typePlacement.NORMAL;
+  delete typePlacement.EXMEM;
+}
+
+/**
+ * Allocate `size` bytes of `type` memory (not zeroed).
+ * @example
+ * ```ts
+ * const buf = s_malloc(SMDK_MEM_EXMEM, 64 << 20);
+ * s_free(buf);
+ * ```
+ */
+export function s_malloc(type: Tier, size: number): PlacedBuffer {
+  checkTier(type);
+  checkSize(size);
+  return allocPlaced(size, placementFor(type), 0);
+}
+
+/** Allocate `num * size` zeroed bytes of `type` memory. */
+export function s_calloc(type: Tier, num: number, size: number): PlacedBuffer {
+  checkTier(type);
+  checkSize(num, 'num');
+  checkSize(size);
+  return allocPlaced(checkSize(num * size, 'num * size'), placementFor(type), F_ZERO);
+}
+
+/**
+ * Resize `buf` to `size` bytes of `type` memory: a new buffer with the old
+ * contents (up to the smaller size), the old one freed. Also moves a buffer
+ * between tiers (`s_realloc('EXMEM', dramBuf, dramBuf.length)`).
+ * `buf` null/undefined allocates like `s_malloc`.
+ */
+export function s_realloc(type: Tier, buf: ArrayBufferView | null | undefined, size: number): PlacedBuffer {
+  checkTier(type);
+  checkSize(size);
+  if (buf === null || buf === undefined) return s_malloc(type, size);
+  assertLive(buf, 'buf');
+  const out = s_malloc(type, size);
+  const src = new Uint8Array(buf.buffer, buf.byteOffset, Math.min(buf.byteLength, size));
+  out.set(src);
+  free(buf);
+  return out;
+}
+
+/**
+ * Allocate `size` bytes of `type` memory whose first byte is aligned to
+ * `alignment` (a power of two, at least 8, at most the page size).
+ */
+export function s_posix_memalign(type: Tier, alignment: number, size: number): PlacedBuffer {
+  checkTier(type);
+  checkSize(size);
+  const page = native().info().pageSize;
+  if (typeof alignment !== 'number' || !Number.isInteger(alignment)) throw new TypeError('alignment must be an integer');
+  if (alignment < 8 || alignment > page || (alignment & (alignment - 1)) !== 0) {
+    throw new RangeError(`alignment must be a power of two between 8 and the page size (${page}), got ${alignment}`);
+  }
+  // Arena blocks are 16-byte aligned; own mappings are page aligned. Sizes
+  // above the arena limit always get their own mapping.
+  if (alignment <= 16) return s_malloc(type, size);
+  const smallMax = native().info().smallMax;
+  if (size > smallMax) return s_malloc(type, size);
+  const whole = allocPlaced(smallMax + 1, placementFor(type), 0);
+  // A view of the requested size; s_free of the view frees the mapping.
+  return Object.setPrototypeOf(new Uint8Array(whole.buffer, 0, size), Object.getPrototypeOf(whole)) as PlacedBuffer;
+}
+
+/** Free a buffer from any `s_*` allocator (or `allocate`). */
+export function s_free(buf: ArrayBufferView | ArrayBuffer): void {
+  free(buf);
+}
+
+function checkNodeInTier(type: Tier, node: number): void {
+  const t = topology();
+  const nodes = type === 'EXMEM' ? t.exmemNodes : t.normalNodes;
+  if (!nodes.includes(node)) {
+    throw new HmsdkError('ENODEV', `node ${node} is not a ${type} node (${type} nodes: ${nodes.join(',') || 'none'})`);
+  }
+}
+
+/** Allocate `size` bytes strictly on `node`, which must be a `type` node. */
+export function s_malloc_node(type: Tier, size: number, node: number): PlacedBuffer {
+  checkTier(type);
+  checkSize(size);
+  checkNodeId(node);
+  checkNodeInTier(type, node);
+  return allocPlaced(size, resolvePlacement({ node }), 0);
+}
+
+/** Free a buffer from `s_malloc_node`; `type` is checked like the C API's. */
+export function s_free_node(type: Tier, buf: ArrayBufferView | ArrayBuffer): void {
+  checkTier(type);
+  free(buf);
+}
+
+function tierStat(type: Tier) {
+  return stats().tiers[checkTier(type)];
+}
+
+/** Total bytes of the `type` tier's nodes (MemTotal). */
+export function s_get_memsize_total(type: Tier): number {
+  return tierStat(type).total;
+}
+
+/** Live bytes the SDK handed out from the `type` tier. */
+export function s_get_memsize_used(type: Tier): number {
+  return tierStat(type).used;
+}
+
+/** Free bytes of the `type` tier's nodes now (MemFree). */
+export function s_get_memsize_available(type: Tier): number {
+  return tierStat(type).available;
+}
+
+function nodeStat(type: Tier, node: number) {
+  checkTier(type);
+  checkNodeId(node);
+  checkNodeInTier(type, node);
+  const n = stats().nodes.find((x) => x.id === node);
+  if (!n) throw new HmsdkError('ENODEV', `node ${node} has no memory`);
+  return n;
+}
+
+/** Total bytes of `node` (a `type` node). */
+export function s_get_memsize_node_total(type: Tier, node: number): number {
+  return nodeStat(type, node).total;
+}
+
+/** Free bytes of `node` (a `type` node) now. */
+export function s_get_memsize_node_available(type: Tier, node: number): number {
+  return nodeStat(type, node).available;
+}
+
+type Unit = 'B' | 'K' | 'M' | 'G';
+
+function checkUnit(unit: unknown): Unit {
+  const u = typeof unit === 'string' ? unit.toUpperCase() : unit;
+  if (u === 'B' || u === 'K' || u === 'M' || u === 'G') return u;
+  throw new TypeError(`unit must be one of 'B', 'K', 'M', 'G', got ${JSON.stringify(unit)}`);
+}
+
+/** Print per-tier total/used/available in `unit` ('B','K','M','G'); returns the text printed. */
+export function s_stats_print(unit: string): string {
+  const u = checkUnit(unit);
+  const s = stats();
+  const lines = [`type      total(${u})  used(${u})  available(${u})`];
+  for (const type of ['NORMAL', 'EXMEM'] as const) {
+    const x = s.tiers[type];
+    lines.push(`${type.padEnd(8)}${formatIn(x.total, u).padStart(10)}${formatIn(x.used, u).padStart(9)}${formatIn(x.available, u).padStart(14)}`);
+  }
+  const text = lines.join('\n') + '\n';
+  process.stdout.write(text);
+  return text;
+}
+
+/** Print per-node total/used/available in `unit`; returns the text printed. */
+export function s_stats_node_print(unit: string): string {
+  const u = checkUnit(unit);
+  const s = stats();
+  const lines = [`node  type    total(${u})  used(${u})  available(${u})`];
+  for (const n of s.nodes) {
+    lines.push(
+      `${String(n.id).padEnd(6)}${n.type.padEnd(8)}${formatIn(n.total, u).padStart(8)}${formatIn(n.used, u).padStart(9)}${formatIn(n.available, u).padStart(14)}`,
+    );
+  }
+  const text = lines.join('\n') + '\n';
+  process.stdout.write(text);
+  return text;
+}
+
+/**
+ * Interleave later `s_malloc` allocations over `nodes` (an array of ids or a
+ * node list such as "0-1,3"). For each type, the listed nodes of that type
+ * are used; a type with no listed node is unchanged.
+ */
+export function s_enable_node_interleave(nodes: string | readonly number[]): void {
+  const list = typeof nodes === 'string' ? parseNodeList(nodes) : Array.isArray(nodes) ? [...nodes] : undefined;
+  if (!list) throw new TypeError('nodes must be a node list string ("0-1,3") or an array of node ids');
+  if (list.length === 0) throw new RangeError('nodes must name at least one node');
+  list.forEach((n, i) => checkNodeId(n, `nodes[${i}]`));
+  const memory = topology().nodes.map((n) => n.id);
+  for (const n of list) if (!memory.includes(n)) throw new HmsdkError('ENODEV', `node ${n} is not an online memory node`);
+  interleaveNodes = list;
+  resetTypePlacements();
+}
+
+/** Return `s_malloc` to strict per-tier placement. */
+export function s_disable_node_interleave(): void {
+  interleaveNodes = undefined;
+  resetTypePlacements();
+  clearPlacementCache();
+}

@@ -1,0 +1,118 @@
+/**
+ * Accounting: what the SDK handed out (exact, per node and per tier) next to
+ * what the nodes hold (meminfo). One path serves the API, `s_*` printers
+ * and the CLI.
+ *
+ * `used` is the sum of the sizes of live SDK allocations, charged to the
+ * nodes of their placement at allocation time (an interleaved buffer is
+ * charged to its nodes in proportion to the policy's weights). `total` and
+ * `available` are the nodes' MemTotal and MemFree, re-read on every call.
+ */
+import { native } from './native';
+import type { Tier } from './options';
+import { topology } from './system';
+import { readNodeMemory } from './topology';
+
+/** Per-node figures, bytes. */
+export interface NodeStats {
+  /** Node id. */
+  id: number;
+  /** Tier the SDK assigns the node to. */
+  type: Tier;
+  /** MemTotal of the node. */
+  total: number;
+  /** MemFree of the node now. */
+  available: number;
+  /** Live bytes the SDK handed out on this node. */
+  used: number;
+}
+
+/** Per-tier figures, bytes. */
+export interface TierStats {
+  /** Node ids in the tier. */
+  nodes: number[];
+  /** Sum of MemTotal. */
+  total: number;
+  /** Sum of MemFree. */
+  available: number;
+  /** Live bytes the SDK handed out in this tier. */
+  used: number;
+}
+
+/** Everything {@link stats} returns. */
+export interface Stats {
+  /** One entry per memory node, by id. */
+  nodes: NodeStats[];
+  /** NORMAL and EXMEM totals. */
+  tiers: Record<Tier, TierStats>;
+  /** Allocator internals. */
+  sdk: {
+    /** Live allocations. */
+    liveAllocations: number;
+    /** Bytes mapped for small-allocation arenas (retained for reuse). */
+    arenaBytes: number;
+    /** Bytes mapped for live large allocations. */
+    largeBytes: number;
+    /** Bytes of freed large mappings kept for reuse ({@link trim} returns them). */
+    cachedBytes: number;
+    /** Freed buffers whose JS finalizer has not run yet (their memory is already released). */
+    pendingFinalizers: number;
+  };
+}
+
+/**
+ * Numbers, not text: per node, per tier and allocator counters.
+ *
+ * @example
+ * ```ts
+ * const s = stats();
+ * console.log(s.tiers.EXMEM.used, s.nodes.find((n) => n.id === 1)?.available);
+ * ```
+ */
+export function stats(): Stats {
+  const t = topology();
+  const ns = native().stats();
+  const nodes: NodeStats[] = t.nodes.map((n) => {
+    const mem = readNodeMemory(n.id, t.sysRoot);
+    return { id: n.id, type: n.type, total: mem.total, available: mem.free, used: ns.used[n.id] ?? 0 };
+  });
+  const tier = (type: Tier): TierStats => {
+    const list = nodes.filter((n) => n.type === type);
+    return {
+      nodes: list.map((n) => n.id),
+      total: list.reduce((a, n) => a + n.total, 0),
+      available: list.reduce((a, n) => a + n.available, 0),
+      used: list.reduce((a, n) => a + n.used, 0),
+    };
+  };
+  return {
+    nodes,
+    tiers: { NORMAL: tier('NORMAL'), EXMEM: tier('EXMEM') },
+    sdk: {
+      liveAllocations: ns.liveCount,
+      arenaBytes: ns.arenaBytes,
+      largeBytes: ns.largeBytes,
+      cachedBytes: ns.cachedBytes,
+      pendingFinalizers: ns.pendingFinalizers,
+    },
+  };
+}
+
+/** Live bytes the SDK handed out on one node (cheap: no sysfs read). @internal */
+export function usedOnNode(node: number): number {
+  return native().stats().used[node] ?? 0;
+}
+
+/**
+ * Return cached memory to the kernel (freed large mappings kept for reuse).
+ * Resolves to the number of bytes unmapped.
+ */
+export function trim(): number {
+  return native().trim();
+}
+
+/** Format bytes in a unit: 'B', 'K', 'M', 'G' (powers of 1024). @internal */
+export function formatIn(bytes: number, unit: 'B' | 'K' | 'M' | 'G'): string {
+  const div = { B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[unit];
+  return unit === 'B' ? String(bytes) : (bytes / div).toFixed(unit === 'G' ? 2 : 1);
+}
