@@ -1,7 +1,7 @@
 // Allocation API on this machine (any node count): shape, safety, accounting.
 // Placement on a real EXMEM node is shown in test/numa/ inside the VM.
 import { describe, expect, it } from 'vitest';
-import { allocate, allocateTyped, free, HmsdkError, stats, where } from '../src/index';
+import { allocate, allocateTyped, free, HmsdkError, stats, trim, where } from '../src/index';
 import { topology } from '../src/system';
 
 const node0 = () => topology().normalNodes[0] as number;
@@ -25,7 +25,7 @@ describe('allocate', () => {
       expect(b.every((x) => x === 0)).toBe(true);
       b.fill(0xab);
       expect(b[size - 1]).toBe(0xab);
-      expect(b.toString('hex', 0, 2)).toBe('abab');
+      expect(b.toString('hex', 0, 2)).toBe(size > 1 ? 'abab' : 'ab');
       free(b);
     }
   });
@@ -50,6 +50,7 @@ describe('allocate', () => {
   });
 
   it('leaves pages absent until touched without populate', () => {
+    trim(); // no cached (already faulted) mapping may be reused
     const b = allocate(4 << 20, { zero: false });
     const w = where(b);
     expect(w.absent).toBe(w.total);
@@ -140,14 +141,14 @@ describe('free', () => {
     expect(code(() => where(b))).toBe('EFREED');
   });
 
-  it('a buffer transferred away cannot be freed by the old handle, and is released on GC of the new owner', () => {
+  it('transfer cannot move SDK memory away: Node copies external buffers, the copy is foreign', () => {
     const b = allocate(4096);
+    b.fill(9);
     const moved = structuredClone(b.buffer, { transfer: [b.buffer] });
-    expect(b.length).toBe(0);
-    expect(moved.byteLength).toBe(4096);
-    expect(code(() => free(b))).toBe('EDETACHED');
-    // The new owner can free it: the memory is still ours.
-    free(moved);
+    expect(b.length).toBe(4096); // not detached: Node marks external ArrayBuffers untransferable
+    expect(new Uint8Array(moved)[4095]).toBe(9);
+    expect(code(() => free(moved))).toBe('EFOREIGN');
+    free(b);
   });
 });
 
@@ -165,8 +166,9 @@ describe('garbage collection', () => {
       gc!();
       await new Promise((r) => setImmediate(r));
     }
-    expect(stats().sdk.liveAllocations).toBe(before);
-    expect(usedNormal()).toBe(beforeUsed);
+    // <=: buffers earlier tests dropped without freeing are collected too.
+    expect(stats().sdk.liveAllocations).toBeLessThanOrEqual(before);
+    expect(usedNormal()).toBeLessThanOrEqual(beforeUsed);
   });
 });
 
