@@ -37,7 +37,7 @@ describe('placement on a CPU-less EXMEM node', () => {
     const t = topology();
     const maps = findMapping(`bind:${t.exmemNodes.join(',')}`, w.total);
     expect(maps.length, 'one numa_maps entry for the buffer').toBe(1);
-    expect(maps[0]!.pagesPerNode).toEqual({ [exmem]: w.total });
+    expect(maps[0]!.pages).toEqual({ [exmem]: w.total });
     s_free(b);
     expect(s_get_memsize_used('EXMEM')).toBe(usedBefore);
   });

@@ -1,0 +1,54 @@
+/**
+ * Terminal output helpers shared by the CLI commands: human units like
+ * `free -h`, aligned tables, and colour only on a TTY (honours NO_COLOR).
+ */
+
+const UNITS = ['B', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi'];
+
+/** Bytes in binary units, 3 significant digits: `15Gi`, `1.5Gi`, `960Mi`, `0B`. */
+export function human(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '-';
+  let v = Math.abs(bytes);
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  const s = u === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+  return `${bytes < 0 ? '-' : ''}${s.replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m))}${UNITS[u]}`;
+}
+
+/** Parse a size with optional binary/decimal unit: `512`, `64K`, `1MiB`, `2G`. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(m[2] ?? '').toLowerCase()] as number;
+  const v = Number(m[1]) * mult;
+  return Number.isSafeInteger(Math.round(v)) ? Math.round(v) : undefined;
+}
+
+/** Colour functions: identity when not on a TTY or NO_COLOR is set. */
+export function colours(stream: NodeJS.WriteStream = process.stdout) {
+  const on = Boolean(stream.isTTY) && !process.env.NO_COLOR;
+  const wrap = (code: string) => (s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+  return { on, bold: wrap('1'), dim: wrap('2'), cyan: wrap('36'), yellow: wrap('33'), red: wrap('31'), green: wrap('32') };
+}
+
+/** Render rows as an aligned table; `right[i]` right-aligns column i. Colour codes are ignored for widths. */
+export function table(rows: string[][], right: boolean[] = []): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(c))));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => {
+          const pad = ' '.repeat((widths[i] ?? 0) - visible(c));
+          return right[i] ? pad + c : c + pad;
+        })
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

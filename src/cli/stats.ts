@@ -1,0 +1,197 @@
+/**
+ * `hmsdk stats`: memory per node and per tier (NORMAL / EXMEM), like
+ * `numastat -m` + `free -h`; `-p PID|NAME` for one process from its
+ * /proc/PID/numa_maps (like `numastat -p`). Reads sysfs through the SDK's
+ * one topology reader; does not load the native addon (start-up cost).
+ */
+import * as fs from 'node:fs';
+import { HmsdkError } from '../errors';
+import { bytesPerNode, readNumaMaps, type NumaMapping } from '../numa-maps';
+import { formatNodeList, readNodeMemory, readTopology } from '../topology';
+import type { MemType, Topology } from '../topology/types';
+import { parseArgs, UsageError } from './args';
+import { colours, human, table } from './format';
+
+/** Help text. */
+export const help = `usage: hmsdk stats [options]
+
+Memory per NUMA node and per tier (NORMAL = DRAM, EXMEM = CXL / expander).
+
+options:
+  -p, --pid PID|NAME   one process's resident memory per node and tier (numa_maps)
+  --json               machine-readable output
+  --watch [SECONDS]    redraw every SECONDS (default 2) until Ctrl-C
+  --bytes              exact byte counts instead of human units
+  --sys-root DIR       read a sysfs tree other than /sys (fixtures, captures)
+
+examples:
+  hmsdk stats
+  hmsdk stats --json | jq .tiers.EXMEM.free
+  hmsdk stats -p $(pgrep -n node)
+  hmsdk stats -p redis-server --watch 1`;
+
+/** JSON shape of one node row. */
+interface NodeRow {
+  id: number;
+  tier: MemType;
+  cpus: string;
+  total: number;
+  used: number;
+  free: number;
+}
+
+interface Sum {
+  nodes: number[];
+  total: number;
+  used: number;
+  free: number;
+}
+
+function sumRows(rows: NodeRow[], tier?: MemType): Sum {
+  const list = tier ? rows.filter((r) => r.tier === tier) : rows;
+  return {
+    nodes: list.map((r) => r.id),
+    total: list.reduce((a, r) => a + r.total, 0),
+    used: list.reduce((a, r) => a + r.used, 0),
+    free: list.reduce((a, r) => a + r.free, 0),
+  };
+}
+
+/** System view: one row per memory node. @internal */
+export function systemStats(t: Topology) {
+  const nodes: NodeRow[] = t.nodes.map((n) => {
+    const m = readNodeMemory(n.id, t.sysRoot);
+    return { id: n.id, tier: n.type, cpus: n.cpus.length ? formatNodeList(n.cpus) : '-', total: m.total, used: m.total - m.free, free: m.free };
+  });
+  return { nodes, tiers: { NORMAL: sumRows(nodes, 'NORMAL'), EXMEM: sumRows(nodes, 'EXMEM') }, total: sumRows(nodes) };
+}
+
+const KINDS = ['anon', 'heap', 'stack', 'file', 'huge'] as const;
+
+/** Process view from numa_maps. @internal */
+export function processStats(t: Topology, pid: number, maps: NumaMapping[]) {
+  const tierOf = new Map(t.nodes.map((n) => [n.id, n.type] as const));
+  const ids = new Set<number>(t.nodes.map((n) => n.id));
+  for (const m of maps) for (const k of Object.keys(m.pages)) ids.add(Number(k));
+  const nodes = [...ids]
+    .sort((a, b) => a - b)
+    .map((id) => {
+      const row: Record<string, number | string> & { id: number; tier: string; total: number } = {
+        id,
+        tier: tierOf.get(id) ?? 'NORMAL',
+        total: 0,
+      };
+      for (const k of KINDS) row[k] = 0;
+      for (const m of maps) {
+        const b = (m.pages[id] ?? 0) * m.pageSize;
+        row[m.kind] = (row[m.kind] as number) + b;
+        row.total += b;
+      }
+      return row;
+    });
+  const per = bytesPerNode(maps);
+  const tier = (ty: MemType) => nodes.filter((n) => n.tier === ty).reduce((a, n) => a + (per[n.id] ?? 0), 0);
+  const total = Object.values(per).reduce((a, b) => a + b, 0);
+  return { pid, name: processName(pid), nodes, tiers: { NORMAL: tier('NORMAL'), EXMEM: tier('EXMEM') }, total };
+}
+
+function processName(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** Resolve `-p` argument: a PID, or a unique process name. @internal */
+export function resolvePid(arg: string): number {
+  if (/^\d+$/.test(arg)) return Number(arg);
+  const matches: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    if (processName(Number(d)) === arg) matches.push(Number(d));
+  }
+  if (matches.length === 0) throw new HmsdkError('ENODEV', `no process named '${arg}'`);
+  if (matches.length > 1) throw new UsageError(`${matches.length} processes are named '${arg}' (${matches.join(', ')}): pass a PID`);
+  return matches[0] as number;
+}
+
+function renderSystem(s: ReturnType<typeof systemStats>, fmt: (n: number) => string): string {
+  const c = colours();
+  const pct = (u: number, t: number) => (t ? `${Math.round((100 * u) / t)}%` : '-');
+  const rows: string[][] = [['NODE', 'TIER', 'CPUS', 'TOTAL', 'USED', 'FREE', 'USE%'].map((h) => c.bold(h))];
+  for (const n of s.nodes) {
+    const tier = n.tier === 'EXMEM' ? c.cyan(n.tier) : n.tier;
+    rows.push([String(n.id), tier, n.cpus, fmt(n.total), fmt(n.used), fmt(n.free), pct(n.used, n.total)]);
+  }
+  for (const ty of ['NORMAL', 'EXMEM'] as const) {
+    const x = s.tiers[ty];
+    rows.push([c.dim('tier'), ty, x.nodes.length ? formatNodeList(x.nodes) : '-', fmt(x.total), fmt(x.used), fmt(x.free), pct(x.used, x.total)]);
+  }
+  rows.push([c.bold('total'), '', '', fmt(s.total.total), fmt(s.total.used), fmt(s.total.free), pct(s.total.used, s.total.total)]);
+  return table(rows, [false, false, false, true, true, true, true]);
+}
+
+function renderProcess(p: ReturnType<typeof processStats>, fmt: (n: number) => string): string {
+  const c = colours();
+  const rows: string[][] = [['NODE', 'TIER', ...KINDS.map((k) => k.toUpperCase()), 'TOTAL'].map((h) => c.bold(h))];
+  for (const n of p.nodes) rows.push([String(n.id), n.tier, ...KINDS.map((k) => fmt(n[k] as number)), fmt(n.total)]);
+  rows.push([c.dim('tier'), 'NORMAL', '', '', '', '', '', fmt(p.tiers.NORMAL)]);
+  rows.push([c.dim('tier'), 'EXMEM', '', '', '', '', '', fmt(p.tiers.EXMEM)]);
+  rows.push([c.bold('total'), '', '', '', '', '', '', fmt(p.total)]);
+  return `process ${p.pid} (${p.name})\n` + table(rows, [false, false, true, true, true, true, true, true]);
+}
+
+/** Run `hmsdk stats`. */
+export async function run(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    pid: { type: 'string', short: 'p' },
+    json: { type: 'boolean' },
+    watch: { type: 'string', optionalDefault: '2' },
+    bytes: { type: 'boolean' },
+    'sys-root': { type: 'string' },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  let interval: number | undefined;
+  if (flags.watch !== undefined) {
+    interval = Number(flags.watch);
+    if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`--watch needs a positive number of seconds, got '${String(flags.watch)}'`);
+  }
+  const sysRoot = typeof flags['sys-root'] === 'string' ? flags['sys-root'] : '/sys';
+  const pid = typeof flags.pid === 'string' ? resolvePid(flags.pid) : undefined;
+  const fmt = flags.bytes ? (n: number) => String(n) : human;
+  const t = readTopology({ sysRoot });
+  const once = (): string => {
+    if (pid !== undefined) {
+      const p = processStats(t, pid, readNumaMaps(pid));
+      return flags.json ? JSON.stringify(p) : renderProcess(p, fmt);
+    }
+    const s = systemStats(t);
+    return flags.json ? JSON.stringify(s) : renderSystem(s, fmt);
+  };
+  if (interval === undefined) {
+    process.stdout.write(once() + '\n');
+    return 0;
+  }
+  const tty = process.stdout.isTTY;
+  return new Promise<number>((resolve) => {
+    const draw = () => {
+      let text: string;
+      try {
+        text = once();
+      } catch (err) {
+        clearInterval(timer);
+        process.stderr.write(`hmsdk stats: ${(err as Error).message}\n`);
+        resolve(1);
+        return;
+      }
+      process.stdout.write(tty && !flags.json ? `\x1b[H\x1b[2J${new Date().toISOString()}  every ${interval}s, Ctrl-C to stop\n${text}\n` : text + '\n');
+    };
+    const timer = setInterval(draw, (interval as number) * 1000);
+    draw();
+    process.once('SIGINT', () => {
+      clearInterval(timer);
+      resolve(0);
+    });
+  });
+}

@@ -1,0 +1,10 @@
+/**
+ * Topology: the SDK's one sysfs reader and its data model.
+ *
+ * Kept deliberately small (node:fs and the error class only) because
+ * `hmsdk stats` imports it on its start-up path.
+ */
+export type { MemType, NodePerf, NumaNode, Topology, WeightedInterleaveInfo } from './types';
+export { readTopology, readNodeMemory, nodeIdsOf } from './read';
+export type { ReadTopologyOptions, NodeMemory } from './read';
+export { parseNodeList, formatNodeList, parseMeminfo, readText, readInt, readList, listDir, listDirIfExists, MAX_LIST_ID } from './sysfs';
