@@ -23,7 +23,8 @@
  */
 import { HmsdkError } from './errors';
 import { MPOL, native } from './native';
-import type { AllocateOptions, Policy, Tier } from './options';
+import { type AllocateOptions, checkOptions, type Policy, type Tier } from './options';
+import { planInterleave } from './policy/plan';
 import { topology } from './system';
 import type { Topology } from './topology/types';
 
@@ -39,7 +40,7 @@ export interface KernelPlacement {
   charge: number[];
 }
 
-/** A weighted placement realised by striping ranges over single-node binds. @internal */
+/** A weighted placement realised by striping ranges of one mapping over single-node MPOL_PREFERRED policies. @internal */
 export interface StripePlacement {
   kind: 'stripe';
   policy: 'weighted';
@@ -128,6 +129,24 @@ function sameRatio(a: number[], b: number[]): boolean {
   return a.every((x, i) => x * (b[0] as number) === (b[i] as number) * (a[0] as number));
 }
 
+/**
+ * A weighted placement: the kernel's MPOL_WEIGHTED_INTERLEAVE when it has it
+ * and `weights` are in the ratio of its global per-node weights (there is
+ * no per-buffer weight vector upstream); otherwise a userspace stripe.
+ * @internal
+ */
+export function weightedPlacement(t: Topology, nodes: number[], weights: number[]): ResolvedPlacement {
+  const wi = t.weightedInterleave;
+  const system = nodes.map((n) => wi.weights[n] ?? 1);
+  if (nodes.length === 1) return kernelPlacement('weighted', MPOL.preferred, nodes, [1]);
+  if (native().info().weightedInterleave && wi.available && sameRatio(weights, system)) {
+    return kernelPlacement('weighted', MPOL.weightedInterleave, nodes, system);
+  }
+  // Like the kernel's interleave modes, a stripe falls back when a node is full.
+  const nodeIds = nodes.map((n) => kernelPlacement('preferred', MPOL.preferred, [n], [1]).id);
+  return { kind: 'stripe', policy: 'weighted', nodes, weights, nodeIds };
+}
+
 /** Resolve validated options into a placement. @internal */
 export function resolvePlacement(opts: AllocateOptions): ResolvedPlacement {
   const policy: Policy = opts.policy ?? 'bind';
@@ -154,20 +173,64 @@ export function resolvePlacement(opts: AllocateOptions): ResolvedPlacement {
       out = kernelPlacement(policy, MPOL.interleave, nodes, equal);
       break;
     case 'weighted': {
-      const wi = t.weightedInterleave;
-      const system = nodes.map((n) => wi.weights[n] ?? 1);
-      const asked = weightsFor(t, nodes, opts) ?? system;
-      const kernelOk = native().info().weightedInterleave && wi.available;
-      if (kernelOk && sameRatio(asked, system)) {
-        out = kernelPlacement(policy, MPOL.weightedInterleave, nodes, system);
-      } else {
-        // Like the kernel's interleave modes, a stripe falls back when a node is full.
-        const nodeIds = nodes.map((n) => kernelPlacement('preferred', MPOL.preferred, [n], [1]).id);
-        out = { kind: 'stripe', policy: 'weighted', nodes, weights: asked, nodeIds };
+      // Weights: the caller's, else the policy engine's plan for these nodes
+      // (HMAT or measured bandwidth; a node the plan drops is left out).
+      let wNodes = nodes;
+      let asked = weightsFor(t, nodes, opts);
+      if (asked === undefined) {
+        const plan = planInterleave(t, { nodes });
+        wNodes = plan.nodes;
+        asked = plan.weights;
       }
+      out = weightedPlacement(t, wNodes, asked);
       break;
     }
   }
   cache.set(key, out);
   return out;
+}
+
+/** How an allocation with given options would be placed (see {@link placementOf}). */
+export interface PlacementInfo {
+  /** `kernel`: one kernel policy over the mapping; `stripe`: hmsdk's userspace weighted stripe. */
+  path: 'kernel' | 'stripe';
+  /** The policy asked for. */
+  policy: Policy;
+  /** Kernel mode for the `kernel` path: 'bind', 'preferred', 'preferred-many', 'interleave', 'weighted-interleave'. */
+  mode: string | undefined;
+  /** Target nodes. */
+  nodes: number[];
+  /** Weights aligned with nodes (weighted policy), else undefined. */
+  weights: number[] | undefined;
+}
+
+const MODE_NAMES: Record<number, string> = {
+  [MPOL.preferred]: 'preferred',
+  [MPOL.bind]: 'bind',
+  [MPOL.interleave]: 'interleave',
+  [MPOL.preferredMany]: 'preferred-many',
+  [MPOL.weightedInterleave]: 'weighted-interleave',
+};
+
+/**
+ * Say how `allocate(size, options)` would place memory, without allocating:
+ * which nodes, which kernel mode, and whether the weighted policy uses the
+ * kernel's MPOL_WEIGHTED_INTERLEAVE or hmsdk's userspace stripe.
+ *
+ * @example
+ * ```ts
+ * placementOf({ policy: 'weighted', nodes: [0, 1], weights: [3, 1] });
+ * // { path: 'stripe', policy: 'weighted', nodes: [0, 1], weights: [3, 1], mode: undefined }
+ * ```
+ */
+export function placementOf(options?: AllocateOptions): PlacementInfo {
+  const p = resolvePlacement(checkOptions(options));
+  if (p.kind === 'stripe') return { path: 'stripe', policy: p.policy, mode: undefined, nodes: p.nodes, weights: p.weights };
+  return {
+    path: 'kernel',
+    policy: p.policy,
+    mode: MODE_NAMES[p.mode],
+    nodes: p.nodes,
+    weights: p.policy === 'weighted' ? p.charge : undefined,
+  };
 }

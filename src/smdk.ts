@@ -9,7 +9,8 @@
  * - `s_malloc(type)` binds strictly to the tier's nodes (MPOL_BIND): the
  *   pages are on that tier or the call throws `ENOMEM`. After
  *   `s_enable_node_interleave(nodes)` allocations of a type whose nodes
- *   appear in the list are interleaved over those nodes instead.
+ *   appear in the list are interleaved over those nodes instead, with the
+ *   policy engine's bandwidth-aware weights (`policy: 'weighted'`).
  * - Size getters return bytes; 0 is a real value (an empty tier), never an
  *   error: errors throw.
  */
@@ -33,7 +34,8 @@ function placementFor(type: Tier): ResolvedPlacement {
   const t = topology();
   const tierNodes = type === 'EXMEM' ? t.exmemNodes : t.normalNodes;
   const il = interleaveNodes?.filter((n) => tierNodes.includes(n));
-  const p = il && il.length > 0 ? resolvePlacement({ nodes: il, policy: 'interleave' }) : resolvePlacement({ tier: type });
+  // Interleave uses the policy engine's bandwidth-aware weights.
+  const p = il && il.length > 0 ? resolvePlacement({ nodes: il, policy: 'weighted' }) : resolvePlacement({ tier: type });
   typePlacement[type] = p;
   return p;
 }

@@ -170,7 +170,9 @@ describe('node interleave', () => {
     expect(where(b).nodes[n]).toBe(256);
     s_free(b);
     const maps = fs.readFileSync('/proc/self/numa_maps', 'utf8');
-    expect(maps).toMatch(new RegExp(`interleave[:=]${n}`));
+    // One node: the engine's weighted plan degenerates to MPOL_PREFERRED on it
+    // (multi-node ratios are checked inside the VM, test/numa/weighted.test.ts).
+    expect(maps).toMatch(new RegExp(`prefer:${n} `));
     expect(code(() => s_enable_node_interleave([]))).toBe('RangeError');
     expect(code(() => s_enable_node_interleave('0-x'))).not.toBeUndefined();
     expect(code(() => s_enable_node_interleave([999]))).toBe('ENODEV');
