@@ -17,6 +17,7 @@ export interface Command {
 const commands: Record<string, { summary: string; load: () => Command }> = {
   stats: { summary: 'memory per node and tier (NORMAL/EXMEM), or per process with -p', load: () => require('./stats') as Command },
   topology: { summary: 'nodes, tiers, distances, HMAT, CXL evidence, EXMEM classification', load: () => require('./topology') as Command },
+  weights: { summary: 'bandwidth-aware interleave weights and predicted bandwidth; --apply', load: () => require('./weights') as Command },
   bench: { summary: 'measure read/write bandwidth and latency per node', load: () => require('./bench') as Command },
   emulate: { summary: 'run a command inside a multi-node NUMA/CXL VM (QEMU)', load: () => require('./emulate') as Command },
 };
