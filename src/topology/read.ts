@@ -147,7 +147,7 @@ function readCxl(root: string): { devices: string[]; evidence: Map<number, Set<s
     if (node === undefined || node < 0) continue;
     let real = '';
     try {
-      real = realpathSync(`${daxDir}/${dx}`);
+      real = realpathSync.native(`${daxDir}/${dx}`);
     } catch {
       /* keep '' */
     }
