@@ -10,6 +10,8 @@
 #define NAPI_VERSION 8
 #include <napi.h>
 
+#include <vector>
+
 #include "hm_core.h"
 
 namespace {
@@ -176,6 +178,26 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// migrate(arrayBuffer, placementId) -> { onTarget, resident } | negative code
+Napi::Value Migrate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  int pl = info[1].As<Napi::Number>().Int32Value();
+  hm_err e = {};
+  e.node = -1;
+  hm_block* b = ab.Data() ? hm_lookup(ab.Data(), ab.ByteLength()) : nullptr;
+  if (!b) {
+    e.code = HM_E_INVAL;
+    return Napi::Value(env, ErrorCode(env, e));
+  }
+  uint64_t on = 0, total = 0;
+  if (hm_migrate(b, pl, &on, &total, &e) != 0) return Napi::Value(env, ErrorCode(env, e));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("onTarget", static_cast<double>(on));
+  o.Set("resident", static_cast<double>(total));
+  return o;
+}
+
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   hm_stats s;
@@ -228,6 +250,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lastError", Napi::Function::New(env, LastError, "lastError"));
   exports.Set("where", Napi::Function::New(env, Where, "where"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("migrate", Napi::Function::New(env, Migrate, "migrate"));
   exports.Set("trim", Napi::Function::New(env, Trim, "trim"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   return exports;

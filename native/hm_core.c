@@ -724,6 +724,62 @@ void hm_finalize(hm_block *b) {
   pthread_mutex_unlock(&lock);
 }
 
+int hm_migrate(hm_block *b, int plid, uint64_t *on_target, uint64_t *total, hm_err *err) {
+  pthread_mutex_lock(&lock);
+  int ret = -1;
+  if (b->state != ST_LIVE || plid < 0 || plid >= nplacements) {
+    err->code = HM_E_INVAL;
+    goto done;
+  }
+  if (b->cls >= 0) {
+    err->code = HM_E_NOTSUP;
+    err->errnum = EINVAL;
+    err->syscall = "migrate";
+    goto done;
+  }
+  hm_placement *pl = placements[plid];
+  if (pl->strict) {
+    int64_t res = hm_os_resident_pages(b->ptr, b->map_len);
+    size_t need = res > 0 ? (size_t)res * hm_os_page_size() : 0;
+    /* The pages still to fault in count against the target too. */
+    if (!b->lazy) need = b->map_len;
+    if (strict_check(pl, need, err) != 0) goto done;
+  }
+  int r = hm_os_mbind(b->ptr, b->map_len, pl->mode, &pl->mask, HM_MF_MOVE);
+  /* EIO: some pages could not be moved (busy, target full); counted below. */
+  if (r != 0 && r != -EIO) {
+    set_mbind_err(err, pl, r);
+    goto done;
+  }
+  charge_block(b, -1);
+  b->pl = plid;
+  b->cls = CLS_LARGE;
+  free(b->segs);
+  b->segs = NULL;
+  b->nsegs = 0;
+  charge_block(b, +1);
+  lazy_del(b->lazy);
+  b->lazy = pl->strict ? lazy_add(b->ptr, b->map_len, plid) : NULL;
+  uint64_t *counts = calloc(HM_MAX_NODES, sizeof *counts);
+  uint64_t absent = 0, other = 0, on = 0, all = 0;
+  if (!counts || hm_os_where(b->ptr, b->map_len, counts, &absent, &other) != 0) {
+    free(counts);
+    set_sys(err, "move_pages", -EFAULT);
+    goto done;
+  }
+  for (int i = 0; i < HM_MAX_NODES; i++) {
+    all += counts[i];
+    if (hm_mask_isset(&pl->mask, i)) on += counts[i];
+  }
+  free(counts);
+  *on_target = on;
+  *total = all;
+  ret = 0;
+done:
+  pthread_mutex_unlock(&lock);
+  return ret;
+}
+
 void hm_get_stats(hm_stats *out) {
   pthread_mutex_lock(&lock);
   *out = stats;

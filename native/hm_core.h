@@ -119,6 +119,14 @@ void hm_release(hm_block *b);
 /* The JS finalizer ran: release the memory if still live, recycle the record. */
 void hm_finalize(hm_block *b);
 
+/* Move a live large block's pages to placement `pl` in place (mbind with
+ * MPOL_MF_MOVE): the memory stays at the same address, accounting follows.
+ * Small (arena) blocks share pages with other blocks and cannot move:
+ * HM_E_NOTSUP. On return *on_target / *total count the block's resident
+ * pages on the target nodes and all its resident pages (move_pages), so a
+ * partial move (busy pages, full node) is visible. 0 or -1 (err set). */
+int hm_migrate(hm_block *b, int pl, uint64_t *on_target, uint64_t *total, hm_err *err);
+
 /* Copy the counters. */
 void hm_get_stats(hm_stats *out);
 

@@ -31,6 +31,9 @@ enum {
   HM_MPOL_WEIGHTED_INTERLEAVE = 6  /* 6.9+ */
 };
 
+/* mbind flag: move pages that do not conform to the new policy. */
+#define HM_MF_MOVE (1u << 1)
+
 typedef struct hm_nodemask {
   unsigned long bits[HM_MASK_WORDS];
 } hm_nodemask;

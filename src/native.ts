@@ -70,6 +70,7 @@ export interface NativeAddon {
   stats(): NativeStats;
   trim(): number;
   info(): NativeInfo;
+  migrate(ab: ArrayBuffer, placement: number): { onTarget: number; resident: number } | number;
 }
 
 let addon: NativeAddon | undefined;

@@ -1,0 +1,63 @@
+/**
+ * Moving a live buffer between nodes/tiers in place. The native core calls
+ * mbind(MPOL_MF_MOVE) on the buffer's own mapping with the new policy: the
+ * kernel migrates the pages, the address (and so the ArrayBuffer and every
+ * view of it) stays the same, and the SDK's per-node accounting moves with
+ * it. Pages that could not move (busy, target full) stay where they were and
+ * are reported in the counts.
+ */
+import { allocError, assertLive } from './alloc';
+import { HmsdkError } from './errors';
+import { native } from './native';
+import { type AllocateOptions, checkOptions } from './options';
+import { resolvePlacement } from './placement';
+
+/** Options of {@link migrate}: the target, as for {@link allocate} (no `populate`/`zero`). */
+export type MigrateOptions = Pick<AllocateOptions, 'tier' | 'node' | 'nodes' | 'policy' | 'weights' | 'fallback'>;
+
+/** Outcome of {@link migrate}, from the kernel's page count after the move. */
+export interface MigrateResult {
+  /** Resident pages of the buffer. */
+  resident: number;
+  /** Resident pages now on the target nodes. */
+  onTarget: number;
+  /** Resident pages that could not be moved (`resident - onTarget`). */
+  notMoved: number;
+  /** True when every resident page is on the target. */
+  complete: boolean;
+}
+
+/**
+ * Move a live buffer's pages to another tier or node(s), in place: the same
+ * ArrayBuffer stays valid (never detached), the data is unchanged, and
+ * `stats()` follows. Only buffers with their own mapping (larger than the
+ * arena limit, 32 KiB) can move; arena blocks share pages with others.
+ *
+ * @example
+ * ```ts
+ * const r = migrate(coldBuf, { tier: 'EXMEM' });
+ * if (!r.complete) console.warn(`${r.notMoved} pages stayed behind`);
+ * ```
+ * @throws HmsdkError `ENOTSUP` (arena block, or a weighted target that needs
+ *   the userspace stripe), `ENOMEM` (strict target cannot hold it),
+ *   `EFREED`, `EFOREIGN`; TypeError/RangeError for bad options.
+ */
+export function migrate(buf: ArrayBuffer | ArrayBufferView, options: MigrateOptions): MigrateResult {
+  const ab = assertLive(buf);
+  const opts = checkOptions(options);
+  if ('populate' in opts || 'zero' in opts) throw new TypeError('options.populate / options.zero do not apply to migrate');
+  const p = resolvePlacement(opts);
+  if (p.kind !== 'kernel') {
+    throw new HmsdkError('ENOTSUP', 'migrate to a weighted placement needs kernel weighted interleave with the global weights; the userspace stripe applies to new allocations only');
+  }
+  const r = native().migrate(ab, p.id);
+  if (typeof r === 'number') {
+    const e = native().lastError();
+    if (e.code === 'EINVAL') throw new HmsdkError('EFOREIGN', 'buffer was not allocated by hmsdk');
+    if (e.code === 'ENOTSUP' && e.syscall === 'migrate') {
+      throw new HmsdkError('ENOTSUP', `buffer of ${ab.byteLength} bytes lives in a shared arena chunk (<= ${native().info().smallMax} bytes) and cannot move; allocate it larger or copy it`);
+    }
+    throw allocError(ab.byteLength, `migrating ${ab.byteLength} bytes to ${p.policy} on nodes ${p.nodes.join(',')}`);
+  }
+  return { resident: r.resident, onTarget: r.onTarget, notMoved: r.resident - r.onTarget, complete: r.resident === r.onTarget };
+}
