@@ -738,13 +738,9 @@ int hm_migrate(hm_block *b, int plid, uint64_t *on_target, uint64_t *total, hm_e
     goto done;
   }
   hm_placement *pl = placements[plid];
-  if (pl->strict) {
-    int64_t res = hm_os_resident_pages(b->ptr, b->map_len);
-    size_t need = res > 0 ? (size_t)res * hm_os_page_size() : 0;
-    /* The pages still to fault in count against the target too. */
-    if (!b->lazy) need = b->map_len;
-    if (strict_check(pl, need, err) != 0) goto done;
-  }
+  /* Under a strict target, resident pages move there and the rest will
+   * fault there: the whole mapping must fit. */
+  if (pl->strict && strict_check(pl, b->map_len, err) != 0) goto done;
   int r = hm_os_mbind(b->ptr, b->map_len, pl->mode, &pl->mask, HM_MF_MOVE);
   /* EIO: some pages could not be moved (busy, target full); counted below. */
   if (r != 0 && r != -EIO) {

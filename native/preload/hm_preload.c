@@ -96,6 +96,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -299,18 +300,21 @@ static void write_all(int fd, const char *s, size_t n) {
   }
 }
 
-static void say(const char *a, const char *b, const char *c, const char *d, const char *e) {
+/* One line on stderr: "hmsdk-preload: " + the parts (NULL-terminated). */
+static void say_parts(const char *first, ...) {
   char line[1024];
   struct wbuf w = {line, 0, sizeof line};
   w_str(&w, "hmsdk-preload: ");
-  const char *parts[] = {a, b, c, d, e};
-  for (int i = 0; i < 5; i++)
-    if (parts[i]) w_str(&w, parts[i]);
+  va_list ap;
+  va_start(ap, first);
+  for (const char *s = first; s; s = va_arg(ap, const char *)) w_str(&w, s);
+  va_end(ap);
   w_str(&w, "\n");
   int e0 = errno;
   write_all(2, line, w.n);
   errno = e0;
 }
+#define say(...) say_parts(__VA_ARGS__, (const char *)0)
 
 /* Read a small sysfs file into buf (NUL-terminated). Length or -errno. */
 static ssize_t read_small(const char *path, char *buf, size_t cap) {
@@ -500,7 +504,7 @@ static int is_key_start(const char *p) {
  * 0 on success, -1 after printing one line. */
 static int parse_conf(const char *env) {
   static const char *suffix = " in HMSDK_CONF; memory placement disabled";
-  if (strlen(env) >= sizeof g_conf_buf) CONF_ERR("HMSDK_CONF is longer than 4095 bytes", suffix, 0, 0, 0);
+  if (strlen(env) >= sizeof g_conf_buf) CONF_ERR("HMSDK_CONF is longer than 4095 bytes", suffix);
   strcpy(g_conf_buf, env);
   memset(&C, 0, sizeof C);
   C.threshold = 1u << 20;
@@ -518,14 +522,14 @@ static int parse_conf(const char *env) {
                                "populate", "fallback_nodes"};
   char *p = g_conf_buf;
   while (*p == ' ') p++;
-  if (!*p) CONF_ERR("HMSDK_CONF is empty", suffix, 0, 0, 0);
+  if (!*p) CONF_ERR("HMSDK_CONF is empty", suffix);
   while (*p) {
     char *key = p;
     char *eq = strchr(p, '=');
     char *comma = strchr(p, ',');
     if (!eq || (comma && comma < eq)) {
       if (comma) *comma = 0;
-      CONF_ERR("expected key=value, got '", key, "'", suffix, 0);
+      CONF_ERR("expected key=value, got '", key, "'", suffix);
     }
     *eq = 0;
     char *val = eq + 1;
@@ -548,9 +552,9 @@ static int parse_conf(const char *env) {
     int ki = -1;
     for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++)
       if (streq(key, keys[i])) ki = i;
-    if (ki < 0) CONF_ERR("unknown key '", key, "'", suffix, 0);
+    if (ki < 0) CONF_ERR("unknown key '", key, "'", suffix);
     int slot = ki == 1 ? 0 : ki; /* min_size is threshold */
-    if (seen & (1u << slot)) CONF_ERR("key '", key, "' given twice", suffix, 0);
+    if (seen & (1u << slot)) CONF_ERR("key '", key, "' given twice", suffix);
     seen |= 1u << slot;
     int bad = 0;
     const char *expect = "";
@@ -640,28 +644,28 @@ static int parse_conf(const char *env) {
       expect = " (expected a node list like 0,1 or 0-3)";
       break;
     }
-    if (bad) CONF_ERR("bad value '", val, "' for key '", key, expect[0] ? expect : "'");
+    if (bad) CONF_ERR("bad value '", val, "' for key '", key, "'", expect, suffix);
   }
 
   /* Cross-key checks. */
   if (have_weights) {
     if (C.policy == -1) C.policy = POL_WEIGHTED;
-    if (C.policy != POL_WEIGHTED) CONF_ERR("'weights' needs policy=weighted", suffix, 0, 0, 0);
+    if (C.policy != POL_WEIGHTED) CONF_ERR("'weights' needs policy=weighted", suffix);
     if (have_nodes) {
-      if (C.nnodes != nw) CONF_ERR("'nodes' and 'weights' name different nodes", suffix, 0, 0, 0);
+      if (C.nnodes != nw) CONF_ERR("'nodes' and 'weights' name different nodes", suffix);
       for (int i = 0; i < nw; i++) {
         int found = 0;
         for (int j = 0; j < C.nnodes; j++) found |= C.nodes[j] == wnodes[i];
-        if (!found) CONF_ERR("'nodes' and 'weights' name different nodes", suffix, 0, 0, 0);
+        if (!found) CONF_ERR("'nodes' and 'weights' name different nodes", suffix);
       }
     }
     C.nnodes = nw;
     memcpy(C.nodes, wnodes, sizeof wnodes);
     memcpy(C.weights, wweights, sizeof wweights);
   } else if (C.policy == POL_WEIGHTED) {
-    CONF_ERR("policy=weighted needs 'weights' (node:weight pairs)", suffix, 0, 0, 0);
+    CONF_ERR("policy=weighted needs 'weights' (node:weight pairs)", suffix);
   }
-  if (C.nnodes == 0) CONF_ERR("'nodes' (or 'weights') is required", suffix, 0, 0, 0);
+  if (C.nnodes == 0) CONF_ERR("'nodes' (or 'weights') is required", suffix);
   if (C.policy == -1) C.policy = POL_BIND;
 
   /* Nodes must exist and have memory. */
@@ -669,13 +673,13 @@ static int parse_conf(const char *env) {
   unsigned long has_mem[HM_MASK_WORDS];
   memset(has_mem, 0, sizeof has_mem);
   if (read_small("/sys/devices/system/node/has_memory", buf, sizeof buf) < 0 || parse_list_into_mask(buf, has_mem) != 0)
-    CONF_ERR("cannot read /sys/devices/system/node/has_memory (kernel without NUMA?)", suffix, 0, 0, 0);
+    CONF_ERR("cannot read /sys/devices/system/node/has_memory (kernel without NUMA?)", suffix);
   char num[24];
   for (int i = 0; i < C.nnodes; i++) {
     if (!mask_isset(has_mem, C.nodes[i])) {
       struct wbuf w = {num, 0, sizeof num};
       w_u64(&w, (uint64_t)C.nodes[i]);
-      CONF_ERR("node ", num, " has no memory or does not exist", suffix, 0);
+      CONF_ERR("node ", num, " has no memory or does not exist", suffix);
     }
     mask_set(g_target_mask, C.nodes[i]);
   }
@@ -684,7 +688,7 @@ static int parse_conf(const char *env) {
       if (!mask_isset(has_mem, C.fb_nodes[i])) {
         struct wbuf w = {num, 0, sizeof num};
         w_u64(&w, (uint64_t)C.fb_nodes[i]);
-        CONF_ERR("fallback node ", num, " has no memory or does not exist", suffix, 0);
+        CONF_ERR("fallback node ", num, " has no memory or does not exist", suffix);
       }
     }
   } else {
@@ -1340,14 +1344,14 @@ __attribute__((constructor)) static void hm_init(void) {
       g_target_mode = MPOL_PREFERRED_;
       memset(g_target_mask, 0, sizeof g_target_mask);
       mask_set(g_target_mask, C.nodes[0]);
-      if (C.nnodes > 1) say("policy=preferred with several nodes: kernel lacks MPOL_PREFERRED_MANY, preferring the first", 0, 0, 0, 0);
+      if (C.nnodes > 1) say("policy=preferred with several nodes: kernel lacks MPOL_PREFERRED_MANY, preferring the first");
       C.nnodes = 1;
     }
     break;
   default: g_target_mode = MPOL_BIND_; break;
   }
   if (!probe_mode(C.policy == POL_WEIGHTED ? MPOL_BIND_ : g_target_mode)) {
-    say("mbind is not usable here (", strerror(errno), "); memory placement disabled", 0, 0);
+    say("mbind is not usable here (", strerror(errno), "); memory placement disabled");
     return;
   }
   if (C.stats & STATS_SIGNAL) {
@@ -1359,7 +1363,7 @@ __attribute__((constructor)) static void hm_init(void) {
     if (sigaction(C.stats_signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
       sigaction(C.stats_signal, &sa, NULL);
     else
-      say("stats_signal: the signal already has a handler; not replacing it (stats on signal off)", 0, 0, 0, 0);
+      say("stats_signal: the signal already has a handler; not replacing it (stats on signal off)");
   }
   if (C.verbose) {
     char t[24], c[24];

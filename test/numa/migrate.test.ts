@@ -51,7 +51,8 @@ describe('migrate', () => {
   it('a strict target that cannot hold the buffer gives ENOMEM and the buffer stays where it was', () => {
     const cap = topology().nodes.find((n) => n.id === cxl)!.memTotal;
     const size = Math.min(cap + 64 * MiB, 2 ** 31);
-    const b = allocate(size, { node: dram, populate: true });
+    const b = allocate(size, { node: dram, policy: 'preferred', zero: false });
+    b[0] = 1;
     let err: unknown;
     try {
       migrate(b, { node: cxl });
@@ -59,7 +60,10 @@ describe('migrate', () => {
       err = e;
     }
     expect((err as HmsdkError).code).toBe('ENOMEM');
-    expect(where(b).nodes[dram]).toBe(size / 4096);
+    const w = where(b);
+    expect(w.nodes[dram]).toBe(1);
+    expect(w.absent).toBe(size / 4096 - 1);
+    expect(b[0]).toBe(1);
     free(b);
   });
 });
