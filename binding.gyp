@@ -11,6 +11,21 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-lnuma", "-lpthread"]
+    },
+    {
+      "target_name": "hmsdk_preload",
+      "type": "shared_library",
+      "product_dir": "<(PRODUCT_DIR)",
+      "sources": ["native/preload/hm_preload.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-fPIC", "-fvisibility=hidden", "-fno-builtin", "-fomit-frame-pointer"],
+      "cflags_c": ["-std=gnu11"],
+      "ldflags": ["-Wl,-z,nodelete", "-Wl,--no-undefined"],
+      "libraries": ["-ldl"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='ia32'", {
+          "cflags": ["-falign-functions=64", "-Wa,-mbranches-within-32B-boundaries"]
+        }]
+      ]
     }
   ]
 }

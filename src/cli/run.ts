@@ -1,0 +1,299 @@
+/**
+ * `hmsdk run`: transparent mode. Runs an unmodified program with the
+ * preload library (build/Release/hmsdk_preload.so, native/preload/) so its
+ * large allocations land on the chosen tier or nodes.
+ *
+ * The preload only knows node ids: this command resolves tiers with the
+ * SDK's one topology reader (`readTopology`), turns the options into
+ * `HMSDK_CONF`, prepends the library to `LD_PRELOAD`, spawns the command
+ * with inherited stdio, forwards signals and returns its exit status
+ * (128 + signal number when it was killed by a signal).
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HmsdkError } from '../errors';
+import { parseNodeList, readTopology, type Topology } from '../topology';
+import { parseArgs, UsageError } from './args';
+
+/** Help text. */
+export const help = `usage: hmsdk run [options] -- COMMAND [ARGS...]
+
+Run COMMAND with hmsdk's preload library: every allocation of --min-size or
+more gets its own mapping, bound to the chosen nodes; smaller ones stay with
+glibc. No code changes; child processes inherit the placement (LD_PRELOAD
+and HMSDK_CONF are in their environment).
+
+target (one of):
+  --tier exmem|normal     nodes of a tier, from the topology (default exmem)
+  --nodes LIST            node ids, e.g. 1 or 0,2-3
+options:
+  --policy P              bind | preferred | interleave | weighted (default bind)
+  --weighted [N:W,...]    userspace weighted stripe; without pairs the weights
+                          come from the policy engine (hmsdk weights)
+  --stripe SIZE           stripe unit of --weighted (default 2MiB)
+  --min-size SIZE         placement threshold (default 1MiB; >= 4KiB)
+  --cap SIZE              limit on live placed bytes
+  --overflow MODE         cap reached or node full: fail (NULL/ENOMEM) |
+                          fallback (glibc, default) | interleave (all nodes)
+  --populate              fault placed memory in at allocation (exact free-
+                          memory checks, no lazy surprises)
+  --reserve SIZE          free memory to leave on each bound node (default 64MiB)
+  --stats                 print placement statistics when the program exits
+  --stats-file PATH       write them to PATH instead (%p = pid; one per process)
+  --stats-json            statistics as JSON lines
+  --verbose               one line at start; twice (-v -v not supported: use
+                          --verbose=2) logs every placement
+  --print-env             print the environment that would be set and exit
+  --sys-root DIR          read another sysfs tree (tests)
+
+SIZE: bytes, or with a suffix K/M/G/T (KiB, MiB, ... are accepted, all binary).
+
+examples:
+  hmsdk run --tier exmem -- node server.js
+  hmsdk run --nodes 1 --min-size 4MiB --stats -- python3 train.py
+  hmsdk run --weighted 0:3,1:1 -- ./bandwidth-bound-app
+  hmsdk run --tier exmem --cap 2GiB --overflow fallback --stats -- node batch.js
+  hmsdk run --tier exmem --print-env   # then: env $(hmsdk run ... --print-env) CMD
+
+Node.js programs: Buffers and ArrayBuffers of --min-size or more are placed
+(V8 allocates their backing stores with calloc/malloc); the V8 heap itself is
+not (it maps its own pages). NODE_OPTIONS is left alone.`;
+
+const SIZE_RE = /^(\d+)\s*([kmgt]?)(i?b)?$/i;
+
+/** Parse "1MiB", "512M", "4096" to bytes (binary units). */
+export function parseSize(text: string, flag: string): number {
+  const m = SIZE_RE.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: bad size '${text}' (expected e.g. 4096, 512K, 1MiB, 2G)`);
+  const unit = (m[2] ?? '').toLowerCase();
+  if (m[3] && !unit) throw new UsageError(`${flag}: bad size '${text}' (expected e.g. 4096, 512K, 1MiB, 2G)`);
+  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[unit]!;
+  const v = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(v)) throw new UsageError(`${flag}: size '${text}' is too large`);
+  return v;
+}
+
+/** Options of {@link buildConf}, already parsed from the command line. */
+export interface RunOptions {
+  tier?: 'exmem' | 'normal';
+  nodes?: number[];
+  policy?: 'bind' | 'preferred' | 'interleave' | 'weighted';
+  /** Explicit weights by node, or `'auto'` for the policy engine. */
+  weights?: Record<number, number> | 'auto';
+  stripe?: number;
+  minSize?: number;
+  cap?: number;
+  overflow?: 'fail' | 'fallback' | 'interleave';
+  populate?: boolean;
+  reserve?: number;
+  stats?: boolean;
+  statsFile?: string;
+  statsJson?: boolean;
+  verbose?: number;
+}
+
+/** What {@link buildConf} resolved. */
+export interface RunPlan {
+  /** The HMSDK_CONF value. */
+  conf: string;
+  /** Target nodes. */
+  nodes: number[];
+  /** Notes for --verbose / --print-env (how tiers and weights were chosen). */
+  notes: string[];
+}
+
+function parseWeights(text: string): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const part of text.split(',')) {
+    const m = /^(\d+):(\d+)$/.exec(part.trim());
+    if (!m) throw new UsageError(`--weighted: bad pair '${part}' (expected NODE:WEIGHT, e.g. 0:3,1:1)`);
+    const node = Number(m[1]);
+    const w = Number(m[2]);
+    if (w < 1 || w > 255) throw new UsageError(`--weighted: weight ${w} of node ${node} is outside 1..255`);
+    if (node in out) throw new UsageError(`--weighted: node ${node} given twice`);
+    out[node] = w;
+  }
+  return out;
+}
+
+/**
+ * Resolve options against a topology into HMSDK_CONF. Pure apart from
+ * loading the policy engine for `--weighted` without pairs.
+ *
+ * @throws UsageError for contradictory options; HmsdkError ENODEV when the
+ *   tier or a node does not exist.
+ */
+export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
+  const notes: string[] = [];
+  const memNodes = new Set(topo.nodes.map((n) => n.id));
+  if (opts.tier && opts.nodes) throw new UsageError('--tier and --nodes are exclusive');
+  const policy = opts.policy ?? (opts.weights ? 'weighted' : 'bind');
+  if (opts.weights && policy !== 'weighted') throw new UsageError(`--weighted conflicts with --policy ${policy}`);
+  let nodes: number[];
+  let weights: Record<number, number> | undefined;
+  if (opts.weights && opts.weights !== 'auto') {
+    weights = opts.weights;
+    nodes = Object.keys(weights).map(Number).sort((a, b) => a - b);
+    if (opts.nodes && opts.nodes.join(',') !== nodes.join(',')) throw new UsageError('--nodes and --weighted name different nodes');
+  } else if (opts.nodes) {
+    nodes = opts.nodes;
+  } else {
+    const tier = opts.tier ?? (policy === 'weighted' ? undefined : 'exmem');
+    if (tier === undefined) {
+      nodes = topo.nodes.map((n) => n.id);
+    } else {
+      nodes = tier === 'exmem' ? topo.exmemNodes : topo.normalNodes;
+      if (nodes.length === 0) {
+        throw new HmsdkError('ENODEV', `this machine has no ${tier.toUpperCase()} node (memory nodes: ${[...memNodes].join(',') || 'none'}); use --nodes or 'hmsdk emulate'`);
+      }
+      notes.push(`tier ${tier} = node${nodes.length > 1 ? 's' : ''} ${nodes.join(',')} (${topo.nodes.filter((n) => nodes.includes(n.id)).map((n) => n.typeReason).join('; ')})`);
+    }
+  }
+  for (const id of nodes) {
+    if (!memNodes.has(id)) throw new HmsdkError('ENODEV', `node ${id} is not a memory node of this machine (memory nodes: ${[...memNodes].join(',')})`);
+  }
+  if (policy === 'weighted' && !weights) {
+    const { planInterleave } = require('../policy/plan') as typeof import('../policy/plan');
+    const plan = planInterleave(topo, { nodes });
+    weights = {};
+    plan.nodes.forEach((id, i) => (weights![id] = plan.weights[i]!));
+    nodes = plan.nodes;
+    notes.push(`weights from the policy engine (${plan.source}): ${plan.nodes.map((id, i) => `${id}:${plan.weights[i]}`).join(',')}`);
+    for (const w of plan.warnings) notes.push(`policy engine: ${w}`);
+  }
+  const kv: string[] = [];
+  if (opts.minSize !== undefined) {
+    if (opts.minSize < 4096) throw new UsageError('--min-size must be at least 4KiB');
+    kv.push(`threshold=${opts.minSize}`);
+  }
+  if (policy === 'weighted') kv.push(`weights=${nodes.map((id) => `${id}:${weights![id]}`).join(',')}`);
+  else kv.push(`nodes=${nodes.join(',')}`, `policy=${policy}`);
+  if (opts.stripe !== undefined) kv.push(`stripe=${opts.stripe}`);
+  if (opts.cap !== undefined) {
+    if (opts.cap <= 0) throw new UsageError('--cap must be positive');
+    kv.push(`cap=${opts.cap}`);
+  }
+  if (opts.overflow) kv.push(`overflow=${opts.overflow}`);
+  if (opts.populate) kv.push('populate=1');
+  if (opts.reserve !== undefined) kv.push(`reserve=${opts.reserve}`);
+  if (opts.stats || opts.statsFile) kv.push('stats=exit');
+  if (opts.statsFile) {
+    if (opts.statsFile.includes(',')) throw new UsageError('--stats-file: the path must not contain a comma');
+    kv.push(`stats_file=${path.resolve(opts.statsFile)}`);
+  }
+  if (opts.statsJson) kv.push('stats_format=json');
+  if (opts.verbose) kv.push(`verbose=${opts.verbose}`);
+  return { conf: kv.join(','), nodes, notes };
+}
+
+/** Where the preload library is: $HMSDK_PRELOAD_PATH, else the node-gyp build. */
+export function preloadPath(): string {
+  const env = process.env.HMSDK_PRELOAD_PATH;
+  const candidates = env ? [env] : [path.join(__dirname, '..', '..', 'build', 'Release', 'hmsdk_preload.so')];
+  for (const c of candidates) if (fs.existsSync(c)) return path.resolve(c);
+  throw new HmsdkError('ENOADDON', `the preload library is missing (${candidates.join(', ')}): build it with 'npm run build:native'`);
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/** Runs the command; resolves to its exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const { flags, positionals, rest } = parseArgs(argv, {
+    tier: { type: 'string' },
+    nodes: { type: 'string' },
+    policy: { type: 'string' },
+    weighted: { type: 'string', optionalDefault: '' },
+    stripe: { type: 'string' },
+    'min-size': { type: 'string' },
+    cap: { type: 'string' },
+    overflow: { type: 'string' },
+    populate: { type: 'boolean' },
+    reserve: { type: 'string' },
+    stats: { type: 'boolean' },
+    'stats-file': { type: 'string' },
+    'stats-json': { type: 'boolean' },
+    verbose: { type: 'string', optionalDefault: '1' },
+    'print-env': { type: 'boolean' },
+    'sys-root': { type: 'string' },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (put the command after --)`);
+  const opts: RunOptions = {};
+  if (flags.tier !== undefined) {
+    const t = String(flags.tier).toLowerCase();
+    if (t !== 'exmem' && t !== 'normal') throw new UsageError(`--tier must be exmem or normal, got '${flags.tier}'`);
+    opts.tier = t;
+  }
+  if (flags.nodes !== undefined) {
+    try {
+      opts.nodes = parseNodeList(String(flags.nodes));
+    } catch (e) {
+      throw new UsageError(`--nodes: ${(e as Error).message}`);
+    }
+    if (opts.nodes.length === 0) throw new UsageError('--nodes: empty list');
+  }
+  if (flags.policy !== undefined) {
+    const p = String(flags.policy);
+    if (!['bind', 'preferred', 'interleave', 'weighted'].includes(p)) throw new UsageError(`--policy must be bind, preferred, interleave or weighted, got '${p}'`);
+    opts.policy = p as RunOptions['policy'];
+  }
+  if (flags.weighted !== undefined) opts.weights = flags.weighted === '' ? 'auto' : parseWeights(String(flags.weighted));
+  if (flags.stripe !== undefined) opts.stripe = parseSize(String(flags.stripe), '--stripe');
+  if (flags['min-size'] !== undefined) opts.minSize = parseSize(String(flags['min-size']), '--min-size');
+  if (flags.cap !== undefined) opts.cap = parseSize(String(flags.cap), '--cap');
+  if (flags.reserve !== undefined) opts.reserve = parseSize(String(flags.reserve), '--reserve');
+  if (flags.overflow !== undefined) {
+    const o = String(flags.overflow);
+    if (!['fail', 'fallback', 'interleave'].includes(o)) throw new UsageError(`--overflow must be fail, fallback or interleave, got '${o}'`);
+    opts.overflow = o as RunOptions['overflow'];
+  }
+  opts.populate = flags.populate === true;
+  opts.stats = flags.stats === true;
+  if (flags['stats-file'] !== undefined) opts.statsFile = String(flags['stats-file']);
+  opts.statsJson = flags['stats-json'] === true;
+  if (flags.verbose !== undefined) {
+    const v = Number(flags.verbose);
+    if (![0, 1, 2].includes(v)) throw new UsageError(`--verbose takes 0, 1 or 2, got '${flags.verbose}'`);
+    opts.verbose = v;
+  }
+
+  const topo = readTopology(flags['sys-root'] ? { sysRoot: String(flags['sys-root']) } : {});
+  const plan = buildConf(opts, topo);
+  const so = preloadPath();
+  const ldPreload = process.env.LD_PRELOAD ? `${so} ${process.env.LD_PRELOAD}` : so;
+
+  if (flags['print-env']) {
+    for (const n of plan.notes) process.stderr.write(`hmsdk run: ${n}\n`);
+    process.stdout.write(`HMSDK_CONF=${plan.conf}\nLD_PRELOAD=${ldPreload}\n`);
+    return 0;
+  }
+  if (rest.length === 0) throw new UsageError("no command: put it after '--', e.g. hmsdk run --tier exmem -- node app.js");
+  if (opts.verbose) for (const n of plan.notes) process.stderr.write(`hmsdk run: ${n}\n`);
+
+  const child = spawn(rest[0]!, rest.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, LD_PRELOAD: ldPreload, HMSDK_CONF: plan.conf },
+  });
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const sig of FORWARDED) {
+    const h = (): void => {
+      if (child.pid !== undefined && child.exitCode === null) child.kill(sig);
+    };
+    handlers.set(sig, h);
+    process.on(sig, h);
+  }
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new HmsdkError('ETOOL', `cannot run '${rest[0]}': ${err.code === 'ENOENT' ? 'command not found' : err.message}`, { cause: err }));
+      });
+      child.once('exit', (code, signal) => {
+        if (signal) resolve(128 + (os.constants.signals[signal] ?? 0));
+        else resolve(code ?? 1);
+      });
+    });
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+  }
+}
