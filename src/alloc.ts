@@ -24,17 +24,41 @@ import { stripeSegments } from './policy/stripe';
 /** A Node Buffer whose pages were placed by hmsdk; `using` frees it. */
 export type PlacedBuffer = Buffer & Disposable;
 
-/** Buffers freed by the SDK, to tell a double free from a transfer. */
-const freed = new WeakSet<ArrayBuffer>();
+/* Marks an ArrayBuffer the SDK freed, to tell a double free from a buffer
+ * detached elsewhere. A property on the (detached) buffer costs a cached
+ * shape transition; a WeakSet of every freed buffer made GC ephemeron work
+ * grow with the number of frees. */
+const kFreed = Symbol('hmsdk.freed');
+const freed = {
+  add(ab: ArrayBuffer): void {
+    try {
+      (ab as unknown as Record<symbol, boolean>)[kFreed] = true;
+    } catch {
+      /* a frozen ArrayBuffer: double free is then reported as EDETACHED */
+    }
+  },
+  has(ab: ArrayBuffer): boolean {
+    return (ab as unknown as Record<symbol, boolean | undefined>)[kFreed] === true;
+  },
+};
 
 /* Views made by subarray()/slice() are plain Buffers: disposing a part must
- * not free the whole allocation. */
+ * not free the whole allocation. (A static Symbol.species getter would do
+ * this too, but makes every construction of the class ~2 us slower in V8.) */
 class BufferView extends Uint8Array {}
 Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
 
+function clampIndex(i: number | undefined, len: number, dflt: number): number {
+  if (i === undefined) return dflt;
+  const n = Math.trunc(Number(i)) || 0;
+  return n < 0 ? Math.max(len + n, 0) : Math.min(n, len);
+}
+
 class PlacedBufferImpl extends Uint8Array {
-  static get [Symbol.species](): typeof Uint8Array {
-    return BufferView;
+  override subarray(start?: number, end?: number): Uint8Array<ArrayBuffer> {
+    const s = clampIndex(start, this.length, 0);
+    const e = clampIndex(end, this.length, this.length);
+    return new BufferView(this.buffer as ArrayBuffer, this.byteOffset + s, Math.max(e - s, 0));
   }
   [Symbol.dispose](): void {
     free(this);
