@@ -10,6 +10,7 @@
 #define NAPI_VERSION 8
 #include <napi.h>
 
+#include <unordered_map>
 #include <vector>
 
 #include "hm_core.h"
@@ -198,6 +199,61 @@ Napi::Value Migrate(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Benchmark baseline, not used by the SDK: the naive placed allocation,
+// one mmap + mbind(MPOL_BIND) per allocation with its own external
+// ArrayBuffer, and one munmap per free. `npm run bench` compares s_malloc
+// with it in the same process.
+struct NaiveBlock {
+  void* ptr;
+  size_t len;
+  bool released;
+};
+std::unordered_map<void*, NaiveBlock*> naive_live;
+
+void FinalizeNaive(napi_env, void*, void* hint) {
+  NaiveBlock* nb = static_cast<NaiveBlock*>(hint);
+  if (!nb->released) {
+    naive_live.erase(nb->ptr);
+    hm_os_unmap(nb->ptr, nb->len);
+  }
+  delete nb;
+}
+
+Napi::Value NaiveAlloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t size = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+  int node = info[1].As<Napi::Number>().Int32Value();
+  size_t ps = hm_os_page_size();
+  size_t len = (size + ps - 1) & ~(ps - 1);
+  void* p = hm_os_map(len);
+  if (!p) return Napi::Number::New(env, -1);
+  hm_nodemask m;
+  hm_mask_clear(&m);
+  hm_mask_set(&m, node);
+  if (hm_os_mbind(p, len, HM_MPOL_BIND, &m, 0) != 0) {
+    hm_os_unmap(p, len);
+    return Napi::Number::New(env, -2);
+  }
+  NaiveBlock* nb = new NaiveBlock{p, len, false};
+  naive_live[p] = nb;
+  napi_value ab;
+  napi_create_external_arraybuffer(env, p, size, FinalizeNaive, nb, &ab);
+  return Napi::Value(env, ab);
+}
+
+Napi::Value NaiveFree(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  auto it = naive_live.find(ab.Data());
+  if (it == naive_live.end()) return Napi::Number::New(env, -1);
+  NaiveBlock* nb = it->second;
+  naive_live.erase(it);
+  napi_detach_arraybuffer(env, ab);
+  hm_os_unmap(nb->ptr, nb->len);
+  nb->released = true;
+  return Napi::Number::New(env, 0);
+}
+
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   hm_stats s;
@@ -251,6 +307,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("where", Napi::Function::New(env, Where, "where"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("migrate", Napi::Function::New(env, Migrate, "migrate"));
+  exports.Set("naiveAlloc", Napi::Function::New(env, NaiveAlloc, "naiveAlloc"));
+  exports.Set("naiveFree", Napi::Function::New(env, NaiveFree, "naiveFree"));
   exports.Set("trim", Napi::Function::New(env, Trim, "trim"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   return exports;

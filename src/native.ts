@@ -70,6 +70,10 @@ export interface NativeAddon {
   stats(): NativeStats;
   trim(): number;
   info(): NativeInfo;
+  /** Benchmark baseline: one mmap + mbind per allocation. */
+  naiveAlloc(size: number, node: number): ArrayBuffer | number;
+  /** Benchmark baseline: detach + munmap. */
+  naiveFree(ab: ArrayBuffer): number;
   migrate(ab: ArrayBuffer, placement: number): { onTarget: number; resident: number } | number;
 }
 
