@@ -62,7 +62,8 @@ describe('migrate', () => {
     expect((err as HmsdkError).code).toBe('ENOMEM');
     const w = where(b);
     expect(w.nodes[dram]).toBe(1);
-    expect(w.absent).toBe(size / 4096 - 1);
+    // untouched pages: -ENOENT, or -EFAULT on 6.1
+    expect(w.absent + w.other).toBe(size / 4096 - 1);
     expect(b[0]).toBe(1);
     free(b);
   });
