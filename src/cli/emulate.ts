@@ -36,12 +36,13 @@ options:
 inside the VM: HMSDK_EMULATE=1, HMSDK_EMULATE_PRESET (preset JSON path),
 HMSDK_EMULATE_KERNEL, HMSDK_EMULATE_OUT, HOME=/tmp (a tmpfs); the caller's
 PATH, HMSDK_*, CI, NODE_OPTIONS (and a few locale/colour variables) pass through.
-The host's /tmp is not visible inside.
+The guest's /tmp is its own tmpfs; a working directory under the host's /tmp
+is bound in from the host.
 
 examples:
   hmsdk emulate -- node -e "console.log(require('fs').readFileSync('/sys/devices/system/node/online','utf8'))"
   hmsdk emulate --topology two-socket-cxl --kernel all -- numactl -H
-  hmsdk emulate --kernel all -- node_modules/.bin/vitest run --config vitest.numa.config.ts
+  hmsdk emulate --kernel all -- node_modules/.bin/vitest run --config vitest.numa.config.mts
   hmsdk emulate --list`;
 
 /** Runs `hmsdk emulate`. */

@@ -54,7 +54,11 @@ mount -t sysfs sysfs /newroot/sys || die "cannot mount /sys in the host root"
 mount -t devtmpfs devtmpfs /newroot/dev || die "cannot mount /dev in the host root"
 mkdir -p /newroot/dev/shm /newroot/dev/pts && mount -t tmpfs -o mode=1777 tmpfs /newroot/dev/shm
 mount -t devpts devpts /newroot/dev/pts
+mkdir -p /hosttmp && mount --bind /newroot/tmp /hosttmp || die "cannot keep the host /tmp"
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp || die "cannot mount a tmpfs on /tmp"
+# A working directory under the host's /tmp (CI clones can live there) stays
+# visible: bind the host's copy of it over the guest's tmpfs.
+case "$HMSDK_CWD" in /tmp/?*) mkdir -p "/newroot$HMSDK_CWD" && mount --bind "/hosttmp\${HMSDK_CWD#/tmp}" "/newroot$HMSDK_CWD" || die "cannot bind $HMSDK_CWD from the host /tmp";; esac
 mkdir -p "/newroot$HMSDK_OUT" 2>/dev/null
 mount -t 9p -o ${p9},cache=none ${OUT_TAG} "/newroot$HMSDK_OUT" || die "cannot mount the output directory $HMSDK_OUT (9p tag ${OUT_TAG})"
 cp /hmsdk/job.sh /newroot/tmp/.hmsdk-job.sh || die "cannot copy the job script"
@@ -97,7 +101,7 @@ export function baseInitramfs(kernel: CachedKernel): string {
 
 /** The per-run job layer (gzip'd cpio) carrying the job script and init variables. */
 export function jobLayer(job: JobSpec, nonce: string): Buffer {
-  const vars = `HMSDK_NONCE=${shQuote(nonce)}\nHMSDK_OUT=${shQuote(job.outDir)}\n`;
+  const vars = `HMSDK_NONCE=${shQuote(nonce)}\nHMSDK_OUT=${shQuote(job.outDir)}\nHMSDK_CWD=${shQuote(job.cwd)}\n`;
   return gzip([
     { name: 'hmsdk', mode: S_IFDIR | 0o755 },
     { name: 'hmsdk/vars', mode: S_IFREG | 0o644, data: vars },
