@@ -155,7 +155,7 @@ describe('free', () => {
 describe('garbage collection', () => {
   it('releases memory nobody freed once it is collected', async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
-    expect(gc, 'run with --expose-gc (vitest.config.mts sets it)').toBeTypeOf('function');
+    expect(gc, 'run with --expose-gc (vitest.config.ts sets it)').toBeTypeOf('function');
     const before = stats().sdk.liveAllocations;
     const beforeUsed = usedNormal();
     (() => {

@@ -42,7 +42,7 @@ is bound in from the host.
 examples:
   hmsdk emulate -- node -e "console.log(require('fs').readFileSync('/sys/devices/system/node/online','utf8'))"
   hmsdk emulate --topology two-socket-cxl --kernel all -- numactl -H
-  hmsdk emulate --kernel all -- node_modules/.bin/vitest run --config vitest.numa.config.mts
+  hmsdk emulate --kernel all -- node_modules/.bin/vitest run --config vitest.numa.config.ts
   hmsdk emulate --list`;
 
 /** Runs `hmsdk emulate`. */

@@ -12,7 +12,7 @@
 import type { KernelVersion } from './kernels';
 
 /** Caller environment variables passed through to the command (besides `HMSDK_*`). */
-export const ENV_ALLOWLIST: readonly string[] = ['CI', 'NODE_OPTIONS', 'NODE_ENV', 'NO_COLOR', 'FORCE_COLOR', 'LANG', 'LC_ALL', 'TZ', 'DEBUG'];
+export const ENV_ALLOWLIST: readonly string[] = ['CI', 'NODE_OPTIONS', 'NODE_ENV', 'NO_COLOR', 'FORCE_COLOR', 'LANG', 'LC_ALL', 'TZ', 'DEBUG', 'VITE_CONFIG_NATIVE_IGNORE_WARNING'];
 
 /** Exit code the job reports when it cannot even start the command (cd failed...). */
 export const JOB_SETUP_FAILED = 125;

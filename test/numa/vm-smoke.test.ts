@@ -29,7 +29,7 @@ const read = (p: string): string => fs.readFileSync(p, 'utf8').trim();
 
 describe('emulated NUMA topology', () => {
   it('runs inside hmsdk emulate', () => {
-    expect(inVm, 'this suite only runs in the VM: npm run test:numa (hmsdk emulate -- vitest run --config vitest.numa.config.mts)').toBe(true);
+    expect(inVm, 'this suite only runs in the VM: npm run test:numa (hmsdk emulate -- vitest run --config vitest.numa.config.ts)').toBe(true);
     expect(process.env.HMSDK_EMULATE_PRESET, 'HMSDK_EMULATE_PRESET').toBeTruthy();
     expect(['6.1', '6.12']).toContain(process.env.HMSDK_EMULATE_KERNEL);
   });

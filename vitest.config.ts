@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit suite: runs on any Linux machine (one NUMA node is enough).
-// Placement suite (test/numa) runs inside the QEMU VM: see vitest.numa.config.mts.
+// Placement suite (test/numa) runs inside the QEMU VM: see vitest.numa.config.ts.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

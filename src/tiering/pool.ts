@@ -1,0 +1,832 @@
+/**
+ * TieredPool: keyed buffers with a DRAM budget; the hottest entries live on
+ * the hot tier (DRAM), the rest on the cold tier (CXL / EXMEM), and the pool
+ * moves them as their access pattern changes.
+ *
+ * ## Placement of new entries
+ * `set()` puts a new entry on the hot tier when it fits in the budget
+ * (`hotBytes + charge <= dramBudget`), else on the cold tier. If the hot
+ * tier's nodes cannot hold it (`ENOMEM`), it goes to the cold tier too
+ * (counted in `stats().hotAllocFailures`). A `set()` never moves other
+ * entries, so it never exceeds the budget and costs one allocation.
+ *
+ * ## Temperature
+ * Every `get()`/`touch()` is an access: it bumps the entry's counter for
+ * the current *window* and stamps it with a logical clock (a global counter,
+ * not a time). That is a few property writes: O(1), no system call, no
+ * allocation. A window is the time between two completed rebalance passes;
+ * a new window starts by bumping an epoch number (O(1)) and a counter from
+ * an older epoch reads as 0. `set()` counts as one access.
+ *
+ * An entry is *colder* than another when it had fewer accesses in the
+ * window, or as many and an older last access (LFU within the window, ties
+ * broken by LRU).
+ *
+ * ## Rebalance pass
+ * 1. Entries whose last in-place move was partial are moved again (the
+ *    kernel moves the pages that stayed behind).
+ * 2. **Demote** while hot bytes exceed the budget (the budget was lowered
+ *    with `setBudget()`): the coldest hot entry goes to the cold tier.
+ * 3. **Promote**: cold entries with at least `promoteAfter` accesses in the
+ *    window, hottest first. One that fits in the budget moves up. One that
+ *    does not fit moves up only if enough hot entries *strictly colder*
+ *    than it (fewer accesses in the window — equal counts never swap, so
+ *    two equally warm entries do not ping-pong) are demoted to make room;
+ *    otherwise it stays. An entry larger than the whole budget never moves up.
+ * 4. If the pass was not cut short by the byte bound, a new window starts.
+ *
+ * Cost: with nothing to do (hot bytes within budget, no cold entry has
+ * reached `promoteAfter`, no partial move pending) a pass is O(1). Otherwise
+ * it scans the entries once (O(n)), heapifies the hot ones (O(n)) and pops
+ * the k it moves (O(k log n)).
+ *
+ * ## Per-tick bound
+ * The background timer (every `intervalMs`, `unref`'d) runs a pass bounded
+ * by `maxBytesPerTick`: it stops before a move that would bring the bytes
+ * moved in this tick above the bound; the first move of a tick always runs,
+ * so one entry larger than the bound moves alone. A swap (victims +
+ * candidate) is checked as a whole. Moving B bytes costs page migration
+ * (in the kernel, roughly memory bandwidth: ~10 ms for 32 MiB) or a copy
+ * for entries ≤ 32 KiB. A pass cut short keeps the window's counters and
+ * the next tick continues. `rebalance()` runs a pass synchronously, with no
+ * bound unless `maxBytes` is given.
+ *
+ * ## Moves
+ * Entries > 32 KiB move in place with `migrate()`: their Buffer stays valid.
+ * Entries ≤ 32 KiB move by copy (see ./mover.ts): the Buffer is replaced and
+ * the old one freed (it reads as length 0). **Call `get()` again after any
+ * `await` for entries ≤ 32 KiB, and do not hand them to asynchronous I/O
+ * across a rebalance.** Within one synchronous stretch of code no
+ * background pass can run.
+ *
+ * ## Failures are never silent
+ * A partial in-place move (`MigrateResult.complete === false`) is counted
+ * (`partialMoves`, `pagesNotMoved`), emitted as `'partial'`, and retried on
+ * the next pass; the entry is accounted on its new tier (its policy is the
+ * new tier's). A move that throws (e.g. `ENOMEM`: the target is full) is
+ * counted (`failedMoves`), emitted as `'moveFailed'`, leaves the entry where
+ * it was, and ends the pass (the next tick tries again).
+ *
+ * ## One-node machines
+ * Without an EXMEM node the default cold tier does not exist: the
+ * constructor throws `HmsdkError` `ENODEV` unless `coldTier: 'NORMAL'` or
+ * `fallback: 'normal'` is given. The policy then runs unchanged (moves,
+ * counters, events) but every page stays on DRAM; `pool.sameNodes` says so.
+ */
+import { EventEmitter } from 'node:events';
+import { allocate, free, type PlacedBuffer } from '../alloc';
+import { HmsdkError } from '../errors';
+import { checkSize, type Tier } from '../options';
+import { placementOf } from '../placement';
+import { MinHeap } from './heap';
+import { chargeOf, moveBuffer } from './mover';
+import { checkBudget, checkPoolOptions, type ResolvedPoolOptions, type TieredPoolOptions } from './options';
+
+/** Which of the pool's two tiers an entry is on. */
+export type PoolTier = 'hot' | 'cold';
+
+/**
+ * Payload of the `'promote'` and `'demote'` events.
+ *
+ * @example
+ * ```ts
+ * pool.on('demote', (e) => console.log(`${String(e.key)}: ${e.bytes} B to ${e.tier}${e.copied ? ' (copied)' : ''}`));
+ * ```
+ */
+export interface MoveEvent<K> {
+  /** The entry. */
+  key: K;
+  /** Entry size in bytes. */
+  bytes: number;
+  /** Tier the entry moved to. */
+  tier: Tier;
+  /** True when moved by copy (entries ≤ 32 KiB): get() now returns a new Buffer. */
+  copied: boolean;
+  /** False when some resident pages stayed behind (a `'partial'` event follows). */
+  complete: boolean;
+}
+
+/**
+ * Payload of the `'partial'` event: an in-place move left pages behind
+ * (they are retried on the next pass).
+ *
+ * @example
+ * ```ts
+ * pool.on('partial', (e) => console.warn(`${e.notMoved}/${e.resident} pages of ${String(e.key)} did not reach ${e.tier}`));
+ * ```
+ */
+export interface PartialMoveEvent<K> {
+  /** The entry. */
+  key: K;
+  /** Target tier. */
+  tier: Tier;
+  /** Resident pages of the entry. */
+  resident: number;
+  /** Resident pages not on the target. */
+  notMoved: number;
+}
+
+/**
+ * Payload of the `'moveFailed'` event: a move threw; the entry stayed.
+ *
+ * @example
+ * ```ts
+ * pool.on('moveFailed', (e) => console.error(`cannot move ${String(e.key)} to ${e.tier}:`, e.error.message));
+ * ```
+ */
+export interface MoveFailedEvent<K> {
+  /** The entry. */
+  key: K;
+  /** Target tier. */
+  tier: Tier;
+  /** What was thrown (usually an `HmsdkError` `ENOMEM`). */
+  error: Error;
+}
+
+/**
+ * Summary of one rebalance pass (returned by `rebalance()`, emitted as `'rebalance'`).
+ *
+ * @example
+ * ```ts
+ * const r = pool.rebalance();
+ * console.log(`${r.promoted} up, ${r.demoted} down, ${r.bytesMoved} B in ${r.durationMs.toFixed(1)} ms`);
+ * ```
+ */
+export interface RebalanceResult {
+  /** `'timer'` for background ticks, `'explicit'` for `rebalance()`. */
+  trigger: 'timer' | 'explicit';
+  /** Entries moved to the cold tier. */
+  demoted: number;
+  /** Entries moved to the hot tier. */
+  promoted: number;
+  /** Entries moved again after a partial move. */
+  retried: number;
+  /** Bytes of the entries moved (entry sizes). */
+  bytesMoved: number;
+  /** Moves that left pages behind. */
+  partial: number;
+  /** Moves that threw. */
+  failed: number;
+  /** True when the byte bound (or a failure) stopped the pass before it was done; the window continues. */
+  truncated: boolean;
+  /** Hot-tier bytes after the pass. */
+  hotBytes: number;
+  /** The budget. */
+  budget: number;
+  /** Wall time of the pass. */
+  durationMs: number;
+}
+
+/** Events of {@link TieredPool}, for `pool.on(name, listener)`. */
+export interface TieredPoolEvents<K> {
+  promote: [MoveEvent<K>];
+  demote: [MoveEvent<K>];
+  partial: [PartialMoveEvent<K>];
+  moveFailed: [MoveFailedEvent<K>];
+  rebalance: [RebalanceResult];
+}
+
+/**
+ * Counters of a pool (`pool.stats()`).
+ *
+ * @example
+ * ```ts
+ * const s = pool.stats();
+ * console.log(`DRAM ${s.hotBytes}/${s.budget} B, hit ratio ${(100 * s.hitRatio).toFixed(1)} %`);
+ * ```
+ */
+export interface TieredPoolStats {
+  /** Entries in the pool. */
+  entries: number;
+  /** Entries on the hot / cold tier. */
+  hotEntries: number;
+  coldEntries: number;
+  /** Bytes charged to the hot / cold tier (own-mapping entries rounded up to pages). */
+  hotBytes: number;
+  coldBytes: number;
+  /** The hot-tier budget. */
+  budget: number;
+  /** Node ids of the hot / cold tier. */
+  hotNodes: number[];
+  coldNodes: number[];
+  /** Entries moved up / down since creation. */
+  promotions: number;
+  demotions: number;
+  /** Bytes of entries moved (entry sizes), up and down. */
+  bytesMoved: number;
+  /** Moves done by copy (entries ≤ 32 KiB). */
+  copyMoves: number;
+  /** In-place moves that left pages behind, and how many pages in all. */
+  partialMoves: number;
+  pagesNotMoved: number;
+  /** Moves that threw (the entry stayed). */
+  failedMoves: number;
+  /** New entries that did not fit on the hot tier's nodes (ENOMEM) and went cold although the budget allowed hot. */
+  hotAllocFailures: number;
+  /** Rebalance passes run, and those cut short. */
+  rebalances: number;
+  truncatedRebalances: number;
+  /** `get()` calls served from the hot / cold tier. */
+  hits: { hot: number; cold: number };
+  /** `get()` calls for a key not in the pool. */
+  misses: number;
+  /** hits.hot / (hits.hot + hits.cold); 0 before the first hit. */
+  hitRatio: number;
+}
+
+interface Entry<K> {
+  readonly key: K;
+  buf: PlacedBuffer;
+  readonly size: number;
+  readonly charge: number;
+  hot: boolean;
+  /** Accesses in window `epoch`. */
+  count: number;
+  epoch: number;
+  /** Logical clock of the last access. */
+  last: number;
+  /** The last in-place move was partial. */
+  retry: boolean;
+}
+
+const COUNT_MAX = 2 ** 30;
+
+/**
+ * A pool of keyed buffers with a DRAM budget: hot entries on DRAM, the rest
+ * on CXL memory, moved in the background as access patterns change. See the
+ * module header (src/tiering/pool.ts) for the algorithm and its bounds.
+ *
+ * @example
+ * ```ts
+ * import { TieredPool } from 'hmsdk';
+ * using pool = new TieredPool({ dramBudget: 256 << 20, promoteAfter: 4, intervalMs: 500 });
+ * pool.set('chunk:0', 128 << 10).fill(1);   // new entry: DRAM while the budget allows
+ * pool.set('chunk:1', Buffer.from('...'));  // copies the data
+ * const b = pool.get('chunk:0');            // O(1), counts the access
+ * pool.on('demote', (e) => console.log('demoted', e.key));
+ * console.log(pool.stats().hitRatio);
+ * ```
+ * @typeParam K - key type (any Map key)
+ */
+export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
+  readonly #opts: ResolvedPoolOptions;
+  readonly #map = new Map<K, Entry<K>>();
+  readonly #hotNodes: number[];
+  readonly #coldNodes: number[];
+  #budget: number;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #hotBytes = 0;
+  #coldBytes = 0;
+  #hotEntries = 0;
+  #clock = 0;
+  #epoch = 0;
+  /** Cold entries that reached promoteAfter in this window (+ prefetches). */
+  #pending = 0;
+  /** Entries whose last move was partial. */
+  #retries = 0;
+  #c = {
+    promotions: 0,
+    demotions: 0,
+    bytesMoved: 0,
+    copyMoves: 0,
+    partialMoves: 0,
+    pagesNotMoved: 0,
+    failedMoves: 0,
+    hotAllocFailures: 0,
+    rebalances: 0,
+    truncatedRebalances: 0,
+    hitsHot: 0,
+    hitsCold: 0,
+    misses: 0,
+  };
+
+  /**
+   * @param options - see {@link TieredPoolOptions}; `dramBudget` is required.
+   * @throws TypeError / RangeError naming a bad option; HmsdkError `ENODEV`
+   *   when a tier has no node on this machine (e.g. the default cold tier
+   *   EXMEM on a one-node machine without `coldTier: 'NORMAL'` or
+   *   `fallback: 'normal'`).
+   *
+   * @example
+   * ```ts
+   * const pool = new TieredPool({ dramBudget: 64 << 20 });                       // needs an EXMEM node
+   * const dev = new TieredPool({ dramBudget: 64 << 20, fallback: 'normal' });    // runs anywhere
+   * ```
+   */
+  constructor(options: TieredPoolOptions) {
+    super();
+    this.#opts = checkPoolOptions(options);
+    this.#budget = this.#opts.dramBudget;
+    this.#hotNodes = this.#tierNodes(this.#opts.hotTier, 'hotTier');
+    this.#coldNodes = this.#tierNodes(this.#opts.coldTier, 'coldTier');
+    if (this.#opts.intervalMs > 0) {
+      // The timer holds the pool weakly: an unreachable pool is collected
+      // (its buffers with it) and its timer stops.
+      const ref = new WeakRef(this);
+      const timer: NodeJS.Timeout = setInterval(() => {
+        const pool = ref.deref();
+        if (pool === undefined) clearInterval(timer);
+        else pool.#pass('timer', pool.#opts.maxBytesPerTick);
+      }, this.#opts.intervalMs);
+      timer.unref();
+      this.#timer = timer;
+    }
+  }
+
+  #tierNodes(tier: Tier, name: string): number[] {
+    try {
+      return placementOf({ tier, fallback: this.#opts.fallback }).nodes;
+    } catch (e) {
+      if (e instanceof HmsdkError && e.code === 'ENODEV') {
+        throw new HmsdkError(
+          'ENODEV',
+          `TieredPool: options.${name} '${tier}' has no node on this machine (${e.message}). ` +
+            `For a pool without a second tier (testing, development), pass coldTier: 'NORMAL' or fallback: 'normal': ` +
+            'the policy then runs but pages never leave DRAM.',
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** The hot-tier budget in bytes (see {@link TieredPool.setBudget}). */
+  get dramBudget(): number {
+    return this.#budget;
+  }
+
+  /** True when the hot and cold tier are the same nodes (a one-node machine with a fallback): moves change no page's node. */
+  get sameNodes(): boolean {
+    return this.#hotNodes.length === this.#coldNodes.length && this.#hotNodes.every((n) => this.#coldNodes.includes(n));
+  }
+
+  /** True after {@link TieredPool.close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new HmsdkError('EFREED', `TieredPool.${what}: the pool is closed (its buffers were freed)`);
+  }
+
+  #access(e: Entry<K>): void {
+    if (e.epoch !== this.#epoch) {
+      e.epoch = this.#epoch;
+      e.count = 0;
+    }
+    if (e.count < COUNT_MAX) e.count++;
+    e.last = ++this.#clock;
+    if (!e.hot && e.count === this.#opts.promoteAfter) this.#pending++;
+  }
+
+  #count(e: Entry<K>): number {
+    return e.epoch === this.#epoch ? e.count : 0;
+  }
+
+  /** a is colder than b: fewer accesses in the window, or as many and an older last access. */
+  #colder = (a: Entry<K>, b: Entry<K>): boolean => {
+    const ca = this.#count(a);
+    const cb = this.#count(b);
+    return ca < cb || (ca === cb && a.last < b.last);
+  };
+
+  /**
+   * Store an entry: `size` zeroed bytes, or a copy of `data`. A new entry
+   * goes to the hot tier when it fits in the budget, else to the cold tier.
+   * An existing key is replaced (its old buffer freed after the new one is
+   * allocated). Returns the entry's buffer.
+   *
+   * @example
+   * ```ts
+   * const b = pool.set('a', 1 << 20);       // 1 MiB, zeroed
+   * pool.set('b', Buffer.from('hello'));    // a copy (5 bytes, moves by copy)
+   * ```
+   * @throws TypeError / RangeError for a bad size or data; HmsdkError
+   *   `ENOMEM` when neither tier can hold it; `EFREED` after close().
+   */
+  set(key: K, sizeOrData: number | ArrayBufferView): PlacedBuffer {
+    this.#assertOpen('set');
+    let size: number;
+    let data: Uint8Array | undefined;
+    if (typeof sizeOrData === 'number') size = checkSize(sizeOrData, 'size');
+    else if (ArrayBuffer.isView(sizeOrData)) {
+      data = new Uint8Array(sizeOrData.buffer, sizeOrData.byteOffset, sizeOrData.byteLength);
+      size = checkSize(sizeOrData.byteLength, 'data.byteLength');
+    } else {
+      throw new TypeError(`sizeOrData must be a byte count or a Buffer / typed array to copy, got ${sizeOrData === null ? 'null' : typeof sizeOrData}`);
+    }
+    const old = this.#map.get(key);
+    const charge = chargeOf(size);
+    const hotAfter = this.#hotBytes - (old?.hot ? old.charge : 0) + charge;
+    let hot = hotAfter <= this.#budget;
+    const o = this.#opts;
+    const base = { fallback: o.fallback, populate: o.populate, zero: data === undefined };
+    let buf: PlacedBuffer;
+    if (hot) {
+      try {
+        buf = allocate(size, { ...base, tier: o.hotTier });
+      } catch (e) {
+        if (!(e instanceof HmsdkError && e.code === 'ENOMEM')) throw e;
+        this.#c.hotAllocFailures++;
+        hot = false;
+        buf = allocate(size, { ...base, tier: o.coldTier });
+      }
+    } else {
+      buf = allocate(size, { ...base, tier: o.coldTier });
+    }
+    if (data !== undefined) buf.set(data);
+    if (old !== undefined) this.#drop(old);
+    const e: Entry<K> = { key, buf, size, charge, hot, count: 1, epoch: this.#epoch, last: ++this.#clock, retry: false };
+    this.#map.set(key, e);
+    this.#account(e, +1);
+    if (!hot && o.promoteAfter === 1) this.#pending++;
+    return buf;
+  }
+
+  #account(e: Entry<K>, sign: 1 | -1): void {
+    if (e.hot) {
+      this.#hotBytes += sign * e.charge;
+      this.#hotEntries += sign;
+    } else this.#coldBytes += sign * e.charge;
+    if (e.retry) this.#retries += sign;
+  }
+
+  /** Forget the entry, then free its buffer (throws what free() throws, e.g. EDOUBLEFREE if the caller freed it). */
+  #drop(e: Entry<K>): void {
+    this.#account(e, -1);
+    this.#map.delete(e.key);
+    free(e.buf);
+  }
+
+  /**
+   * The entry's buffer, or undefined for a key not in the pool. Records the
+   * access (O(1), no system call) and counts a hit on the entry's tier.
+   * For entries ≤ 32 KiB call `get()` again after an `await`: a rebalance
+   * may have moved them by copy.
+   *
+   * @example
+   * ```ts
+   * const b = pool.get('a');
+   * if (b) process(b);
+   * ```
+   */
+  get(key: K): PlacedBuffer | undefined {
+    const e = this.#map.get(key);
+    if (e === undefined) {
+      this.#c.misses++;
+      return undefined;
+    }
+    this.#access(e);
+    if (e.hot) this.#c.hitsHot++;
+    else this.#c.hitsCold++;
+    return e.buf;
+  }
+
+  /**
+   * The entry's buffer without recording an access or a hit (diagnostics:
+   * `where(pool.peek(k))`), or undefined for a key not in the pool.
+   *
+   * @example
+   * ```ts
+   * const w = where(pool.peek('a')!); // does not make 'a' look used
+   * ```
+   */
+  peek(key: K): PlacedBuffer | undefined {
+    return this.#map.get(key)?.buf;
+  }
+
+  /**
+   * Record an access without returning the buffer (and without counting a
+   * hit). Returns false for a key not in the pool.
+   *
+   * @example
+   * ```ts
+   * pool.touch('a'); // 'a' looks used to the next rebalance
+   * ```
+   */
+  touch(key: K): boolean {
+    this.#assertOpen('touch');
+    const e = this.#map.get(key);
+    if (e === undefined) return false;
+    this.#access(e);
+    return true;
+  }
+
+  /**
+   * Hint that an entry will be read soon: it becomes a promotion candidate
+   * for the next pass as if it had been read `promoteAfter` times (no hit is
+   * counted). Returns false for a key not in the pool. O(1).
+   *
+   * @example
+   * ```ts
+   * // a reader missed chunk i on DRAM: bring the next 4 up on the next tick
+   * for (let j = i + 1; j <= i + 4; j++) pool.prefetch(`chunk:${j}`);
+   * ```
+   */
+  prefetch(key: K): boolean {
+    this.#assertOpen('prefetch');
+    const e = this.#map.get(key);
+    if (e === undefined) return false;
+    const before = this.#count(e);
+    this.#access(e);
+    const p = this.#opts.promoteAfter;
+    if (e.count < p) {
+      e.count = p;
+      if (!e.hot && before < p) this.#pending++;
+    }
+    return true;
+  }
+
+  /**
+   * Whether the key is in the pool.
+   *
+   * @example
+   * ```ts
+   * if (!pool.has(k)) pool.set(k, compute(k));
+   * ```
+   */
+  has(key: K): boolean {
+    return this.#map.has(key);
+  }
+
+  /**
+   * Which tier the entry is on: `'hot'`, `'cold'`, or undefined when absent.
+   *
+   * @example
+   * ```ts
+   * pool.tierOf('a'); // 'hot'
+   * ```
+   */
+  tierOf(key: K): PoolTier | undefined {
+    const e = this.#map.get(key);
+    return e === undefined ? undefined : e.hot ? 'hot' : 'cold';
+  }
+
+  /**
+   * The keys, in insertion order.
+   *
+   * @example
+   * ```ts
+   * for (const k of pool.keys()) console.log(k, pool.tierOf(k));
+   * ```
+   */
+  keys(): IterableIterator<K> {
+    return this.#map.keys();
+  }
+
+  /**
+   * Remove an entry and free its buffer (every reference to it drops to
+   * length 0). Returns false for a key not in the pool.
+   *
+   * @example
+   * ```ts
+   * pool.delete('a');
+   * ```
+   */
+  delete(key: K): boolean {
+    const e = this.#map.get(key);
+    if (e === undefined) return false;
+    this.#drop(e);
+    return true;
+  }
+
+  /**
+   * Change the budget. Lowering it below the hot bytes makes the next pass
+   * demote the coldest hot entries; raising it lets hot cold entries up.
+   *
+   * @example
+   * ```ts
+   * pool.setBudget(pool.dramBudget / 2); // memory pressure: shrink DRAM use
+   * pool.rebalance();
+   * ```
+   * @throws TypeError / RangeError naming `bytes`.
+   */
+  setBudget(bytes: number): void {
+    this.#budget = checkBudget(bytes, 'bytes');
+  }
+
+  /**
+   * Run a rebalance pass now, synchronously (see the module header). With
+   * no `maxBytes` it does all the work there is; with `maxBytes` it is
+   * bounded like a background tick. Emits `'rebalance'` and returns the
+   * same summary.
+   *
+   * @example
+   * ```ts
+   * const r = pool.rebalance();
+   * assert(pool.stats().hotBytes <= pool.dramBudget);
+   * ```
+   * @throws RangeError for a bad `maxBytes`; HmsdkError `EFREED` after close().
+   */
+  rebalance(options: { maxBytes?: number } = {}): RebalanceResult {
+    this.#assertOpen('rebalance');
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const maxBytes = options.maxBytes ?? Infinity;
+    if (typeof maxBytes !== 'number' || !(maxBytes >= 1)) throw new RangeError(`options.maxBytes must be a number >= 1, got ${String(maxBytes)}`);
+    return this.#pass('explicit', maxBytes);
+  }
+
+  #pass(trigger: 'timer' | 'explicit', bound: number): RebalanceResult {
+    const t0 = performance.now();
+    const r: RebalanceResult = {
+      trigger,
+      demoted: 0,
+      promoted: 0,
+      retried: 0,
+      bytesMoved: 0,
+      partial: 0,
+      failed: 0,
+      truncated: false,
+      hotBytes: 0,
+      budget: this.#budget,
+      durationMs: 0,
+    };
+    if (!this.#closed) {
+      if (this.#retries > 0 || this.#hotBytes > this.#budget || this.#pending > 0) this.#work(r, bound);
+      this.#c.rebalances++;
+      if (r.truncated) this.#c.truncatedRebalances++;
+      else {
+        this.#epoch++;
+        this.#pending = 0;
+      }
+    }
+    r.hotBytes = this.#hotBytes;
+    r.durationMs = performance.now() - t0;
+    this.emit('rebalance', r);
+    return r;
+  }
+
+  #work(r: RebalanceResult, bound: number): void {
+    const fits = (bytes: number) => r.bytesMoved === 0 || r.bytesMoved + bytes <= bound;
+    const p = this.#opts.promoteAfter;
+    const hotList: Entry<K>[] = [];
+    const candidates: Entry<K>[] = [];
+    const retries: Entry<K>[] = [];
+    for (const e of this.#map.values()) {
+      if (e.retry) retries.push(e);
+      if (e.hot) hotList.push(e);
+      else if (this.#count(e) >= p) candidates.push(e);
+    }
+    // 1. finish partial moves
+    for (const e of retries) {
+      if (!fits(e.size)) return this.#truncate(r);
+      if (!this.#move(e, e.hot, r)) return this.#truncate(r);
+      r.retried++;
+    }
+    // 2. demote the coldest while over budget
+    const heap = new MinHeap(hotList, this.#colder);
+    while (this.#hotBytes > this.#budget) {
+      const v = heap.pop();
+      if (v === undefined) break;
+      if (!fits(v.size)) return this.#truncate(r);
+      if (!this.#move(v, false, r)) return this.#truncate(r);
+    }
+    // 3. promote, hottest first, swapping out strictly colder entries
+    candidates.sort((a, b) => (this.#colder(a, b) ? 1 : this.#colder(b, a) ? -1 : 0));
+    for (const c of candidates) {
+      if (c.charge > this.#budget) continue;
+      const cc = this.#count(c);
+      const need = this.#hotBytes + c.charge - this.#budget;
+      const victims: Entry<K>[] = [];
+      let freed = 0;
+      let moveBytes = c.size;
+      while (freed < need) {
+        const v = heap.peek();
+        if (v === undefined || this.#count(v) >= cc) break;
+        heap.pop();
+        victims.push(v);
+        freed += v.charge;
+        moveBytes += v.size;
+      }
+      if (freed < need || !fits(moveBytes)) {
+        for (const v of victims) heap.push(v);
+        if (freed < need) continue;
+        return this.#truncate(r);
+      }
+      for (const v of victims) if (!this.#move(v, false, r)) return this.#truncate(r);
+      if (!this.#move(c, true, r)) return this.#truncate(r);
+    }
+  }
+
+  #truncate(r: RebalanceResult): void {
+    r.truncated = true;
+  }
+
+  /** Move one entry; false when the move threw (counted and emitted). */
+  #move(e: Entry<K>, toHot: boolean, r: RebalanceResult): boolean {
+    const o = this.#opts;
+    const tier = toHot ? o.hotTier : o.coldTier;
+    let m;
+    try {
+      m = moveBuffer(e.buf, e.size, tier, o.fallback);
+    } catch (err) {
+      this.#c.failedMoves++;
+      r.failed++;
+      this.emit('moveFailed', { key: e.key, tier, error: err instanceof Error ? err : new Error(String(err)) });
+      return false;
+    }
+    const again = e.hot === toHot; // finishing a partial move
+    this.#account(e, -1);
+    e.buf = m.buf;
+    e.hot = toHot;
+    e.retry = m.notMoved > 0;
+    this.#account(e, +1);
+    r.bytesMoved += e.size;
+    this.#c.bytesMoved += e.size;
+    if (m.copied) this.#c.copyMoves++;
+    if (m.notMoved > 0) {
+      this.#c.partialMoves++;
+      this.#c.pagesNotMoved += m.notMoved;
+      r.partial++;
+    }
+    if (!again) {
+      if (toHot) {
+        this.#c.promotions++;
+        r.promoted++;
+      } else {
+        this.#c.demotions++;
+        r.demoted++;
+      }
+      this.emit(toHot ? 'promote' : 'demote', { key: e.key, bytes: e.size, tier, copied: m.copied, complete: m.notMoved === 0 });
+    }
+    if (m.notMoved > 0) this.emit('partial', { key: e.key, tier, resident: m.resident, notMoved: m.notMoved });
+    return true;
+  }
+
+  /**
+   * The pool's counters (no system call).
+   *
+   * @example
+   * ```ts
+   * const { hotBytes, budget, hitRatio, promotions, demotions } = pool.stats();
+   * ```
+   */
+  stats(): TieredPoolStats {
+    const c = this.#c;
+    const hits = c.hitsHot + c.hitsCold;
+    return {
+      entries: this.#map.size,
+      hotEntries: this.#hotEntries,
+      coldEntries: this.#map.size - this.#hotEntries,
+      hotBytes: this.#hotBytes,
+      coldBytes: this.#coldBytes,
+      budget: this.#budget,
+      hotNodes: [...this.#hotNodes],
+      coldNodes: [...this.#coldNodes],
+      promotions: c.promotions,
+      demotions: c.demotions,
+      bytesMoved: c.bytesMoved,
+      copyMoves: c.copyMoves,
+      partialMoves: c.partialMoves,
+      pagesNotMoved: c.pagesNotMoved,
+      failedMoves: c.failedMoves,
+      hotAllocFailures: c.hotAllocFailures,
+      rebalances: c.rebalances,
+      truncatedRebalances: c.truncatedRebalances,
+      hits: { hot: c.hitsHot, cold: c.hitsCold },
+      misses: c.misses,
+      hitRatio: hits === 0 ? 0 : c.hitsHot / hits,
+    };
+  }
+
+  /**
+   * Free every entry and stop the timer. Idempotent. Afterwards the pool is
+   * empty: `get()` returns undefined, `set()`/`rebalance()` throw `EFREED`.
+   * If the caller freed an entry's buffer itself, every other entry is still
+   * freed and then the first error (`EDOUBLEFREE`) is thrown.
+   *
+   * @example
+   * ```ts
+   * pool.close();
+   * // or: using pool = new TieredPool({ ... });  // closed at scope exit
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    let first: unknown;
+    for (const e of [...this.#map.values()]) {
+      try {
+        this.#drop(e);
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    this.#pending = 0;
+    this.#retries = 0;
+    if (first !== undefined) throw first;
+  }
+
+  /** Same as {@link TieredPool.close}: `using pool = new TieredPool(...)` closes it at scope exit. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
