@@ -1,5 +1,5 @@
 // Helpers for the in-VM placement suite: kernel-side evidence only.
-import { readNumaMaps, type NumaMapping } from '../../src/numa-maps';
+import { readNumaMaps } from '../../src/numa-maps';
 
 /** Fail (never skip) when not inside the hmsdk VM. */
 export function requireVm(): void {
@@ -9,10 +9,26 @@ export function requireVm(): void {
 }
 
 /**
- * The /proc/self/numa_maps entries with this policy whose anonymous page
- * count is exactly `pages` (our mappings are the only ones of that size and
- * policy).
+ * Resident pages per node over all of this process's mappings whose
+ * numa_maps policy is one of `policies` ("bind:1", "weighted interleave:0-1"...).
+ * Adjacent mappings with the same policy merge into one VMA, so tests compare
+ * this sum before and after their own allocation rather than look for one line.
  */
-export function findMapping(policy: string, pages: number): NumaMapping[] {
-  return readNumaMaps('self').filter((e) => e.policy === policy && e.anon === pages);
+export function pagesUnderPolicy(...policies: string[]): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const m of readNumaMaps('self')) {
+    if (!policies.includes(m.policy)) continue;
+    for (const [n, p] of Object.entries(m.pages)) out[Number(n)] = (out[Number(n)] ?? 0) + p;
+  }
+  return out;
+}
+
+/** Per-node difference after - before. */
+export function delta(after: Record<number, number>, before: Record<number, number>): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const k of new Set([...Object.keys(after), ...Object.keys(before)].map(Number))) {
+    const d = (after[k] ?? 0) - (before[k] ?? 0);
+    if (d !== 0) out[k] = d;
+  }
+  return out;
 }
