@@ -117,4 +117,16 @@ console.log(JSON.stringify(per));`;
     expect(r.stdout.trim()).toBe('alive');
     expect(Number(r.stats[0]!.node_full_hits)).toBeGreaterThan(0);
   });
+
+  it('C stress under the preload in the VM: threads, realloc across the threshold, cross-thread frees; intact, no leak, placed on EXMEM', () => {
+    const bin = path.join(dir, 'stress');
+    execFileSync('cc', ['-O2', '-pthread', '-o', bin, path.join(__dirname, '..', 'preload', 'stress.c')], { stdio: 'inherit' });
+    const r = under(`nodes=${exmem},threshold=64K`, bin, ['4', '2000', String(64 * 1024)]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^stress ok ops=\d+ large_ops=[1-9]\d* nulls=0/m);
+    const st = r.stats[0]!;
+    expect(Number(st.live_bytes)).toBe(0); // everything freed came back: no leak by the library's counters
+    expect(Number(st[`node${exmem}_peak_bytes`])).toBeGreaterThan(0);
+    expect(Number(st.placed_count)).toBe(Number(st.free_count));
+  });
 });
