@@ -290,6 +290,18 @@ static void set_sys(hm_err *err, const char *call, int neg_errno) {
   err->syscall = call;
 }
 
+/* A failed populate: ENOMEM means the policy's nodes could not supply the
+ * pages; anything else is the madvise call failing. */
+static void set_populate_err(hm_err *err, const hm_placement *pl, int r, size_t len) {
+  if (r == -ENOMEM) {
+    err->code = HM_E_NOMEM;
+    err->node = pl && pl->n == 1 ? pl->nodes[0] : -1;
+    err->requested = len;
+  } else {
+    set_sys(err, "madvise", r);
+  }
+}
+
 static void set_mbind_err(hm_err *err, const hm_placement *pl, int r) {
   if (r == -EINVAL && (pl->mode == HM_MPOL_WEIGHTED_INTERLEAVE || pl->mode == HM_MPOL_PREFERRED_MANY) &&
       !hm_os_mode_supported(pl->mode)) {
@@ -385,13 +397,7 @@ static void *map_placed(hm_placement *pl, int plid, size_t len, unsigned flags, 
     r = hm_os_populate(addr, len);
     if (r != 0) {
       hm_os_unmap(addr, len);
-      if (r == -ENOMEM) {
-        err->code = HM_E_NOMEM;
-        err->node = pl->n == 1 ? pl->nodes[0] : -1;
-        err->requested = len;
-      } else {
-        set_sys(err, "madvise", r);
-      }
+      set_populate_err(err, pl, r, len);
       return NULL;
     }
   }
@@ -464,13 +470,7 @@ static void *alloc_small(hm_placement *pl, int plid, int cls, unsigned flags, hm
     if (r != 0) {
       *(void **)p = pl->free_list[cls];
       pl->free_list[cls] = p;
-      if (r == -ENOMEM) {
-        err->code = HM_E_NOMEM;
-        err->node = pl->n == 1 ? pl->nodes[0] : -1;
-        err->requested = csize;
-      } else {
-        set_sys(err, "madvise", r);
-      }
+      set_populate_err(err, pl, r, csize);
       return NULL;
     }
   }
@@ -492,13 +492,7 @@ static void *alloc_large(hm_placement *pl, int plid, size_t *lenp, size_t size, 
       if (r != 0) {
         lazy_del(c.lazy);
         hm_os_unmap(c.addr, c.len);
-        if (r == -ENOMEM) {
-          err->code = HM_E_NOMEM;
-          err->node = pl->n == 1 ? pl->nodes[0] : -1;
-          err->requested = c.len;
-        } else {
-          set_sys(err, "madvise", r);
-        }
+        set_populate_err(err, pl, r, c.len);
         return NULL;
       }
       lazy_del(c.lazy);
@@ -635,13 +629,7 @@ hm_block *hm_alloc_segments(size_t size, const hm_seg *segs, int nsegs, unsigned
   if (flags & HM_F_POPULATE) {
     int r = hm_os_populate(addr, len);
     if (r != 0) {
-      if (r == -ENOMEM) {
-        err->code = HM_E_NOMEM;
-        err->node = -1;
-        err->requested = len;
-      } else {
-        set_sys(err, "madvise", r);
-      }
+      set_populate_err(err, NULL, r, len);
       goto fail;
     }
   }

@@ -1,20 +1,14 @@
 // Allocation API on this machine (any node count): shape, safety, accounting.
 // Placement on a real EXMEM node is shown in test/numa/ inside the VM.
 import { describe, expect, it } from 'vitest';
-import { allocate, allocateTyped, free, HmsdkError, stats, trim, where } from '../src/index';
+import { allocate, allocateTyped, free, stats, trim, where } from '../src/index';
 import { topology } from '../src/system';
+import { errorCode } from './helpers/error-code';
 
 const node0 = () => topology().normalNodes[0] as number;
 const usedNormal = () => stats().tiers.NORMAL.used;
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof HmsdkError ? e.code : (e as Error).name;
-  }
-  return undefined;
-}
+const code = errorCode;
 
 describe('allocate', () => {
   it('returns a zeroed, writable Buffer of the asked size, small and large', () => {

@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  HmsdkError,
   SMDK_MEM_EXMEM,
   SMDK_MEM_NORMAL,
   s_calloc,
@@ -24,6 +23,7 @@ import {
   where,
 } from '../src/index';
 import { topology } from '../src/system';
+import { errorCode } from './helpers/error-code';
 
 const node0 = () => topology().normalNodes[0] as number;
 
@@ -33,14 +33,7 @@ function meminfo(node: number, key: string): number {
   return Number(m![1]) * 1024;
 }
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof HmsdkError ? e.code : (e as Error).name;
-  }
-  return undefined;
-}
+const code = errorCode;
 
 afterEach(() => s_disable_node_interleave());
 
