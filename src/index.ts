@@ -22,6 +22,7 @@ export {
 } from './options';
 export { allocate, allocateTyped, free, where, type PageLocation, type PlacedBuffer, type TypedArrayConstructor } from './alloc';
 export { Arena, createArena } from './arena';
+export * from './tiering';
 export { migrate, type MigrateOptions, type MigrateResult } from './migrate';
 export { placementOf, type PlacementInfo } from './placement';
 export { stats, trim, type NodeStats, type Stats, type TierStats } from './stats';

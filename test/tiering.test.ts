@@ -167,7 +167,7 @@ describe('TieredPool basics', () => {
 });
 
 describe('TieredPool policy', () => {
-  it('over budget, demotes the coldest first: fewest accesses in the window, ties by least recent', () => {
+  it('over budget, demotes the coldest first: lowest heat (accesses, halved per window), ties by least recent', () => {
     const p = pool({ dramBudget: 5 * E });
     for (const k of ['a', 'b', 'c', 'd', 'e']) p.set(k, E);
     p.rebalance(); // new window: set() accesses forgotten
@@ -217,7 +217,37 @@ describe('TieredPool policy', () => {
     expect(p.tierOf('c')).toBe('hot');
   });
 
-  it('budget full: a hot cold entry swaps with strictly colder hot entries, never with equally warm ones', () => {
+  it('heat ages: popularity over earlier windows protects an entry, halving per window', () => {
+    const p = pool({ dramBudget: 2 * E, promoteAfter: 2 });
+    for (const k of ['old', 'other', 'new']) p.set(k, E);
+    p.rebalance();
+    for (let i = 0; i < 8; i++) p.get('old'); // heat 8.5
+    p.get('other');
+    p.rebalance(); // window ends: old 4.25, other 0.75
+    p.get('new');
+    p.get('new'); // heat 0.5 + 2 = 2.5: a candidate, warmer than other, colder than old
+    const m = recordMoves(p);
+    p.rebalance();
+    expect(m.demote).toEqual(['other']);
+    expect(m.promote).toEqual(['new']);
+    expect(p.tierOf('old')).toBe('hot');
+    // old is not read again: 8.5 halves to 0.53 after four windows; new is read
+    // once per window (about 2), other twice in the last one (2.09): old goes.
+    for (let w = 0; w < 3; w++) {
+      p.get('new');
+      if (w === 2) {
+        p.get('other');
+        p.get('other');
+      }
+      if (w < 2) p.rebalance();
+    }
+    p.rebalance();
+    expect(m.demote).toEqual(['other', 'old']);
+    expect(m.promote).toEqual(['new', 'other']);
+    expect(p.tierOf('new')).toBe('hot');
+  });
+
+  it('budget full: a hot cold entry swaps with strictly colder hot entries, never with warmer ones', () => {
     const p = pool({ dramBudget: 2 * E, promoteAfter: 2 });
     for (const k of ['a', 'b', 'c']) p.set(k, E);
     p.rebalance();
@@ -230,7 +260,7 @@ describe('TieredPool policy', () => {
     expect(m.demote).toEqual(['b']);
     expect(m.promote).toEqual(['c']);
     expect(p.tierOf('a')).toBe('hot');
-    // now b (cold) and c (hot) equally warm: no swap
+    // now b (cold, heat 1.5/2 + 2) is a candidate but c (hot, 2.5/2 + 2) is warmer: no swap
     p.get('b');
     p.get('b');
     p.get('c');

@@ -48,6 +48,8 @@ exec </dev/console >/dev/console 2>&1
 bye() { echo "<<hmsdk:exit:$HMSDK_NONCE:$1>>"; sync; echo o >/proc/sysrq-trigger; sleep 10; }
 die() { echo "hmsdk-init: $*"; bye ${JOB_SETUP_FAILED}; }
 for m in /lib/modules/*.ko; do insmod "$m" || die "insmod $m failed"; done
+# Loopback up: programs under test may serve and call 127.0.0.1.
+ifconfig lo 127.0.0.1 up 2>/dev/null || ip link set lo up 2>/dev/null
 mount -t 9p -o ${p9},cache=loose,ro ${HOSTROOT_TAG} /newroot || die "cannot mount the host root (9p tag ${HOSTROOT_TAG})"
 mount -t proc proc /newroot/proc || die "cannot mount /proc in the host root"
 mount -t sysfs sysfs /newroot/sys || die "cannot mount /sys in the host root"

@@ -95,18 +95,30 @@ describe('TieredPool in a two-tier machine', () => {
     expect(s.partialMoves).toBe(0);
     expect(s.failedMoves).toBe(0);
 
-    // numa_maps: the kernel's per-mapping view of the 1 MiB entries (own mappings, 256 pages each).
-    const pages = MiB / 4096;
-    const maps = readNumaMaps('self').filter((m) => m.anon === pages);
-    const hotMaps = maps.filter((m) => m.policy === `bind:${dram}`);
-    const coldMaps = maps.filter((m) => m.policy === `bind:${cxl}`);
+    // numa_maps: the kernel's per-mapping view, independent of move_pages. The
+    // kernel merges adjacent mappings with the same policy into one VMA, so
+    // compare sums, not mapping counts. bind:<node> holds the large entries
+    // placed there plus the small entries' arena chunks (2 MiB each, shared
+    // with other blocks, so not attributable to one entry): whatever exceeds
+    // the large entries must be arena memory.
+    const maps = readNumaMaps('self');
+    const sumOn = (policy: string, node: number) =>
+      maps.filter((m) => m.policy === policy).reduce((a, m) => a + (m.pages[node] ?? 0) * m.pageSize, 0);
     const largeHot = keys.filter((k) => k.startsWith('L') && pool.tierOf(k) === 'hot').length;
-    expect(hotMaps.length).toBe(largeHot);
-    expect(coldMaps.length).toBe(48 - largeHot);
-    const dramFromMaps = hotMaps.reduce((a, m) => a + (m.pages[dram] ?? 0) * m.pageSize, 0);
-    console.log(`numa_maps: ${hotMaps.length} bind:${dram} mappings hold ${dramFromMaps / MiB} MiB on N${dram}; ${coldMaps.length} bind:${cxl} mappings on N${cxl}`);
-    expect(dramFromMaps).toBeLessThanOrEqual(budget);
-    expect(coldMaps.every((m) => m.pages[cxl] === pages && Object.keys(m.pages).length === 1)).toBe(true);
+    const dramFromMaps = sumOn(`bind:${dram}`, dram);
+    const cxlFromMaps = sumOn(`bind:${cxl}`, cxl);
+    console.log(
+      `numa_maps: bind:${dram} ${(dramFromMaps / MiB).toFixed(3)} MiB on N${dram} (${largeHot} large hot entries = ${largeHot} MiB + arena chunks); ` +
+        `bind:${cxl} ${(cxlFromMaps / MiB).toFixed(3)} MiB on N${cxl} (${48 - largeHot} MiB large + arena); SDK arena bytes ${stats().sdk.arenaBytes / MiB} MiB`,
+    );
+    const arena = stats().sdk.arenaBytes;
+    expect(largeHot * MiB).toBeLessThanOrEqual(budget);
+    expect(dramFromMaps).toBeGreaterThanOrEqual(largeHot * MiB);
+    expect(dramFromMaps - largeHot * MiB).toBeLessThanOrEqual(arena);
+    expect(cxlFromMaps).toBeGreaterThanOrEqual((48 - largeHot) * MiB);
+    expect(cxlFromMaps - (48 - largeHot) * MiB).toBeLessThanOrEqual(arena);
+    expect(sumOn(`bind:${cxl}`, dram)).toBe(0);
+    expect(sumOn(`bind:${dram}`, cxl)).toBe(0);
 
     pool.close();
     expect(stats().sdk.liveAllocations).toBe(start);
@@ -130,7 +142,7 @@ describe('TieredPool in a two-tier machine', () => {
     console.log(
       `timer: ${ticks.length} ticks, moving ticks: ${moving.map((t) => `${t.r.promoted}up/${t.r.demoted}down ${t.r.bytesMoved / MiB}MiB DRAM=${t.dram / MiB}MiB`).join(', ')}`,
     );
-    expect(moving.length).toBeGreaterThan(1); // 6 promotions + 4 demotions = 10 MiB cannot fit one 3 MiB tick
+    expect(moving.length).toBeGreaterThan(1); // 6 swaps of 2 MiB (one up, one down) cannot fit one 3 MiB tick
     for (const t of ticks) {
       expect(t.r.trigger).toBe('timer');
       expect(t.r.bytesMoved).toBeLessThanOrEqual(tick);
