@@ -137,10 +137,15 @@ export function allocate(size: number, options?: AllocateOptions): PlacedBuffer 
   return allocPlaced(size, resolvePlacement(opts), flags);
 }
 
-/** A typed-array constructor {@link allocateTyped} accepts. */
+/**
+ * A typed-array constructor {@link allocateTyped} accepts: `Float32Array`,
+ * `Int32Array`, `BigUint64Array`, ... (anything built on an `ArrayBuffer`).
+ */
 export type TypedArrayConstructor<T> = {
   new (buffer: ArrayBuffer, byteOffset?: number, length?: number): T;
+  /** Element size in bytes: the allocation is `length * BYTES_PER_ELEMENT`. */
   readonly BYTES_PER_ELEMENT: number;
+  /** Constructor name, e.g. `'Float32Array'`. */
   readonly name: string;
 };
 
@@ -179,6 +184,13 @@ function arrayBufferOf(buf: unknown, name: string): ArrayBuffer {
  * whole allocation is freed). Every view drops to length 0 before the
  * pages are released.
  *
+ * @example
+ * ```ts
+ * const buf = allocate(1 << 20, { tier: 'EXMEM' });
+ * const head = buf.subarray(0, 16);
+ * free(head);   // frees the whole allocation: buf.length === 0, head.length === 0
+ * free(buf);    // throws HmsdkError EDOUBLEFREE
+ * ```
  * @throws HmsdkError `EDOUBLEFREE` (freed already), `EFOREIGN` (not from
  *   hmsdk), `EDETACHED` (transferred away: it is released when the new
  *   owner is collected); TypeError for a non-buffer.

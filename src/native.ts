@@ -1,7 +1,10 @@
 /**
  * Loader and typed view of the native addon (native/addon.cc). Loaded with
- * node-gyp-build, which finds `prebuilds/<platform>-<arch>/` first and
- * falls back to `build/Release`; `bindings` never looks in prebuilds/.
+ * node-gyp-build: a local build (`build/Release`, made by `npm run
+ * build:native`, scripts/setup.js or a source install) wins, else the
+ * matching `prebuilds/<platform>-<arch>/hmsdk.napi.glibc.node` shipped in the
+ * npm package; `bindings` never looks in prebuilds/. `HMSDK_PREBUILD=DIR`
+ * (node-gyp-build's override) loads from DIR instead.
  * Nothing else in the SDK touches the addon object directly.
  * @internal
  */
@@ -89,8 +92,10 @@ export function native(): NativeAddon {
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const hint = /libnuma/.test(msg)
-      ? 'libnuma.so.1 is missing: install it (Debian/Ubuntu: apt-get install libnuma1)'
-      : "no prebuilt binary matches and no local build exists: run 'npm rebuild hmsdk' (needs a C++ toolchain and libnuma-dev)";
+      ? 'libnuma.so.1 is missing: install it (Debian/Ubuntu: apt-get install libnuma1; Fedora/RHEL: dnf install numactl-libs)'
+      : /GLIBC(XX)?_[0-9.]+' not found/.test(msg)
+        ? "the prebuilt binary needs a newer glibc/libstdc++ than this system has: build it here with 'npm rebuild hmsdk --build-from-source' (needs a C++ toolchain and libnuma-dev)"
+        : "no prebuilt binary matches and no local build exists: run 'npm rebuild hmsdk' (needs a C++ toolchain and libnuma-dev)";
     throw new HmsdkError('ENOADDON', `hmsdk native addon could not be loaded: ${hint} (${msg})`, { cause: err });
   }
   return addon;

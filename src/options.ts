@@ -25,7 +25,17 @@ export const SMDK_MEM_EXMEM: Tier = 'EXMEM';
  */
 export type Policy = 'bind' | 'preferred' | 'interleave' | 'weighted';
 
-/** Options of {@link allocate}. */
+/**
+ * Options of {@link allocate}. Give a `tier`, or `node` / `nodes`; with
+ * neither, NORMAL memory.
+ *
+ * @example
+ * ```ts
+ * allocate(n, { tier: 'EXMEM', fallback: 'normal' });           // CXL if the machine has it, else DRAM
+ * allocate(n, { nodes: [0, 1], policy: 'interleave' });           // pages round-robin over 0 and 1
+ * allocate(n, { nodes: [0, 1], policy: 'weighted', weights: [3, 1] }); // 75% / 25%
+ * ```
+ */
 export interface AllocateOptions {
   /** Tier to allocate from (all its nodes). Default `'NORMAL'` unless `node`/`nodes` is given. */
   tier?: Tier;

@@ -72,6 +72,13 @@ export function s_calloc(type: Tier, num: number, size: number): PlacedBuffer {
  * contents (up to the smaller size), the old one freed. Also moves a buffer
  * between tiers (`s_realloc('EXMEM', dramBuf, dramBuf.length)`).
  * `buf` null/undefined allocates like `s_malloc`.
+ *
+ * @example
+ * ```ts
+ * let buf = s_malloc(SMDK_MEM_NORMAL, 4096);
+ * buf = s_realloc(SMDK_MEM_EXMEM, buf, 8192); // contents kept, now on EXMEM
+ * s_free(buf);
+ * ```
  */
 export function s_realloc(type: Tier, buf: ArrayBufferView | null | undefined, size: number): PlacedBuffer {
   checkTier(type);
@@ -214,6 +221,13 @@ export function s_stats_node_print(unit: string): string {
  * Interleave later `s_malloc` allocations over `nodes` (an array of ids or a
  * node list such as "0-1,3"). For each type, the listed nodes of that type
  * are used; a type with no listed node is unchanged.
+ *
+ * @example
+ * ```ts
+ * s_enable_node_interleave('0-1');                 // or [0, 1]; two DRAM sockets
+ * const buf = s_malloc(SMDK_MEM_NORMAL, 64 << 20); // pages alternate over nodes 0 and 1
+ * s_disable_node_interleave();                     // back to strict per-tier placement
+ * ```
  */
 export function s_enable_node_interleave(nodes: string | readonly number[]): void {
   const list = typeof nodes === 'string' ? parseNodeList(nodes) : Array.isArray(nodes) ? [...nodes] : undefined;

@@ -105,7 +105,7 @@ export function usedOnNode(node: number): number {
 
 /**
  * Return cached memory to the kernel (freed large mappings kept for reuse).
- * Resolves to the number of bytes unmapped.
+ * Returns the number of bytes unmapped.
  */
 export function trim(): number {
   return native().trim();

@@ -1,6 +1,7 @@
 /**
  * `hmsdk run`: transparent mode. Runs an unmodified program with the
- * preload library (build/Release/hmsdk_preload.so, native/preload/) so its
+ * preload library (hmsdk_preload.so from native/preload/, next to the addon
+ * in build/Release/ or prebuilds/<platform>-<arch>/) so its
  * large allocations land on the chosen tier or nodes.
  *
  * The preload only knows node ids: this command resolves tiers with the
@@ -188,12 +189,27 @@ export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
   return { conf: kv.join(','), nodes, notes };
 }
 
-/** Where the preload library is: $HMSDK_PRELOAD_PATH, else the node-gyp build. */
+/**
+ * Where the preload library is: $HMSDK_PRELOAD_PATH, else next to the addon
+ * node-gyp-build picks (build/Release when a local build exists, else the
+ * matching prebuilds/<platform>-<arch>/), so both come from the same build.
+ */
 export function preloadPath(): string {
   const env = process.env.HMSDK_PRELOAD_PATH;
-  const candidates = env ? [env] : [path.join(__dirname, '..', '..', 'build', 'Release', 'hmsdk_preload.so')];
+  const root = path.join(__dirname, '..', '..');
+  const candidates: string[] = [];
+  if (env) candidates.push(env);
+  else {
+    try {
+      const gypBuild = require('node-gyp-build') as { path(dir: string): string };
+      candidates.push(path.join(path.dirname(gypBuild.path(root)), 'hmsdk_preload.so'));
+    } catch {
+      // no addon build or prebuild for this machine: the fixed places below
+    }
+    candidates.push(path.join(root, 'build', 'Release', 'hmsdk_preload.so'), path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'hmsdk_preload.so'));
+  }
   for (const c of candidates) if (fs.existsSync(c)) return path.resolve(c);
-  throw new HmsdkError('ENOADDON', `the preload library is missing (${candidates.join(', ')}): build it with 'npm run build:native'`);
+  throw new HmsdkError('ENOADDON', `the preload library is missing (${[...new Set(candidates)].join(', ')}): build it with 'npm run build:native' (or 'npm rebuild hmsdk')`);
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];

@@ -77,7 +77,12 @@ export interface Topology {
   /** Ids of EXMEM nodes. */
   exmemNodes: number[];
   /** Memory tiers, lower id = faster (DRAM is usually 4). */
-  tiers: { id: number; nodes: number[] }[];
+  tiers: {
+    /** Tier id N of `memory_tiering/memory_tierN`. */
+    id: number;
+    /** Node ids in the tier (`nodelist`). */
+    nodes: number[];
+  }[];
   /** Weighted interleave support and weights. */
   weightedInterleave: WeightedInterleaveInfo;
   /** CXL devices seen under /sys/bus/cxl/devices (names), empty if none. */
