@@ -70,7 +70,15 @@ const addon = path.join(root, 'build', 'Release', 'hmsdk.node');
 const nativeSrc = Math.max(newest(path.join(root, 'native'), ['.c', '.cc', '.h']), mtime(path.join(root, 'binding.gyp')));
 if (mtime(addon) < nativeSrc) {
   ensureLibnumaHeaders();
-  run(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] }), 'rebuild']);
+  // Build against the running Node's own headers when they are installed
+  // beside it (Debian's nodejs: /usr/include/node), so node-gyp never tries
+  // to download headers (npm passes npm_config_nodedir; a direct run does not).
+  const args = [require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] }), 'rebuild'];
+  const nodedir = path.resolve(path.dirname(process.execPath), '..');
+  if (!process.env.npm_config_nodedir && fs.existsSync(path.join(nodedir, 'include', 'node', 'node_api.h'))) {
+    args.push(`--nodedir=${nodedir}`);
+  }
+  run(process.execPath, args);
 } else log('native addon ok');
 
 // 4. TypeScript
