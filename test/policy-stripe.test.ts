@@ -6,21 +6,12 @@ import {
   stripeShares,
   type StripeSegment,
 } from '../src/policy/stripe';
+import { rng } from './helpers/rng';
 
 const PAGE = 4096;
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Coverage, alignment and merge invariants every layout must satisfy (one expect: fast in loops). */
 function checkInvariants(segs: StripeSegment[], size: number, nodes: number[], pageSize = PAGE): void {

@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { gcdOf, reduceWeights, shareError, weightShares, type WeightMethod } from '../src/policy/weights';
 import { optimalSplit, predictBandwidth, splitLatency, linkBandwidth } from '../src/policy/model';
 import { capSplit, nodeReserve, availableBytes } from '../src/policy/capacity';
+import { rng } from './helpers/rng';
 
-/** Deterministic PRNG (mulberry32) so property loops are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every weight vector of length n with entries >= 1 summing to `sum`. */
 function* compositions(n: number, sum: number): Generator<number[]> {
