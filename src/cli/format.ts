@@ -18,13 +18,18 @@ export function human(bytes: number): string {
   return `${bytes < 0 ? '-' : ''}${s.replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m))}${UNITS[u]}`;
 }
 
-/** Parse a size with optional binary/decimal unit: `512`, `64K`, `1MiB`, `2G`. */
+/**
+ * Parse a byte count with an optional binary unit: `4096`, `512K`, `1MiB`,
+ * `2G` (K/M/G/T are powers of 1024; `B`/`iB` only after a unit). Undefined
+ * when malformed or beyond a safe integer. The one size parser of the CLI.
+ */
 export function parseSize(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i.exec(text.trim());
+  const m = /^(\d+)\s*([kmgt]?)(i?b)?$/i.exec(text.trim());
   if (!m) return undefined;
-  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(m[2] ?? '').toLowerCase()] as number;
-  const v = Number(m[1]) * mult;
-  return Number.isSafeInteger(Math.round(v)) ? Math.round(v) : undefined;
+  const unit = (m[2] ?? '').toLowerCase();
+  if (m[3] && !unit) return undefined;
+  const v = Number(m[1]) * ({ '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[unit] as number);
+  return Number.isSafeInteger(v) ? v : undefined;
 }
 
 /** Colour functions: identity when not on a TTY or NO_COLOR is set. */

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { HmsdkError } from '../errors';
 import { parseNodeList, readTopology, type Topology } from '../topology';
 import { parseArgs, UsageError } from './args';
+import { parseSize } from './format';
 
 /** Help text. */
 export const help = `usage: hmsdk run [options] -- COMMAND [ARGS...]
@@ -62,17 +63,10 @@ Node.js programs: Buffers and ArrayBuffers of --min-size or more are placed
 (V8 allocates their backing stores with calloc/malloc); the V8 heap itself is
 not (it maps its own pages). NODE_OPTIONS is left alone.`;
 
-const SIZE_RE = /^(\d+)\s*([kmgt]?)(i?b)?$/i;
-
-/** Parse "1MiB", "512M", "4096" to bytes (binary units). */
-export function parseSize(text: string, flag: string): number {
-  const m = SIZE_RE.exec(text.trim());
-  if (!m) throw new UsageError(`${flag}: bad size '${text}' (expected e.g. 4096, 512K, 1MiB, 2G)`);
-  const unit = (m[2] ?? '').toLowerCase();
-  if (m[3] && !unit) throw new UsageError(`${flag}: bad size '${text}' (expected e.g. 4096, 512K, 1MiB, 2G)`);
-  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[unit]!;
-  const v = Number(m[1]) * mult;
-  if (!Number.isSafeInteger(v)) throw new UsageError(`${flag}: size '${text}' is too large`);
+/** Parse a size flag ("1MiB", "512M", "4096"; binary units) or throw a UsageError naming the flag. */
+export function sizeFlag(text: string, flag: string): number {
+  const v = parseSize(text);
+  if (v === undefined) throw new UsageError(`${flag}: bad size '${text}' (expected e.g. 4096, 512K, 1MiB, 2G)`);
   return v;
 }
 
@@ -255,10 +249,10 @@ export async function run(argv: string[]): Promise<number> {
     opts.policy = p as RunOptions['policy'];
   }
   if (flags.weighted !== undefined) opts.weights = flags.weighted === '' ? 'auto' : parseWeights(String(flags.weighted));
-  if (flags.stripe !== undefined) opts.stripe = parseSize(String(flags.stripe), '--stripe');
-  if (flags['min-size'] !== undefined) opts.minSize = parseSize(String(flags['min-size']), '--min-size');
-  if (flags.cap !== undefined) opts.cap = parseSize(String(flags.cap), '--cap');
-  if (flags.reserve !== undefined) opts.reserve = parseSize(String(flags.reserve), '--reserve');
+  if (flags.stripe !== undefined) opts.stripe = sizeFlag(String(flags.stripe), '--stripe');
+  if (flags['min-size'] !== undefined) opts.minSize = sizeFlag(String(flags['min-size']), '--min-size');
+  if (flags.cap !== undefined) opts.cap = sizeFlag(String(flags.cap), '--cap');
+  if (flags.reserve !== undefined) opts.reserve = sizeFlag(String(flags.reserve), '--reserve');
   if (flags.overflow !== undefined) {
     const o = String(flags.overflow);
     if (!['fail', 'fallback', 'interleave'].includes(o)) throw new UsageError(`--overflow must be fail, fallback or interleave, got '${o}'`);
