@@ -19,7 +19,7 @@ import { HmsdkError } from './errors';
 import { F_ZERO, native } from './native';
 import { checkNodeId, checkSize, checkTier, type Tier } from './options';
 import { clearPlacementCache, resolvePlacement, type ResolvedPlacement } from './placement';
-import { formatIn, stats } from './stats';
+import { formatIn, stats, usedInTier } from './stats';
 import { topology } from './system';
 import { parseNodeList } from './topology';
 
@@ -153,7 +153,7 @@ export function s_get_memsize_total(type: Tier): number {
 
 /** Live bytes the SDK handed out from the `type` tier. */
 export function s_get_memsize_used(type: Tier): number {
-  return tierStat(type).used;
+  return usedInTier(checkTier(type));
 }
 
 /** Free bytes of the `type` tier's nodes now (MemFree). */

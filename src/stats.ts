@@ -98,9 +98,12 @@ export function stats(): Stats {
   };
 }
 
-/** Live bytes the SDK handed out on one node (cheap: no sysfs read). @internal */
-export function usedOnNode(node: number): number {
-  return native().stats().used[node] ?? 0;
+/** Live bytes the SDK handed out in a tier (cheap: counters only, no sysfs read). @internal */
+export function usedInTier(type: Tier): number {
+  const used = native().stats().used;
+  return topology()
+    .nodes.filter((n) => n.type === type)
+    .reduce((a, n) => a + (used[n.id] ?? 0), 0);
 }
 
 /**
