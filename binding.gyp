@@ -2,15 +2,16 @@
   "targets": [
     {
       "target_name": "hmsdk",
-      "sources": ["native/hm_os.c", "native/hm_core.c", "native/addon.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
+      "sources": [
+        "native/prim/hm_prim.c",
+        "native/core/hm_meta.c", "native/core/hm_place.c", "native/core/hm_capacity.c",
+        "native/core/hm_extent.c", "native/core/hm_arena.c", "native/core/hm_stripe.c", "native/core/hm_core.c",
+        "native/addon/addon.c"
+      ],
+      "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags_c": ["-std=gnu11"],
-      "cflags_cc": ["-std=c++17"],
-      "cflags!": ["-fno-exceptions"],
-      "cflags_cc!": ["-fno-exceptions"],
-      "libraries": ["-lnuma", "-lpthread"]
+      "libraries": ["-lpthread", "-lm"]
     },
     {
       "target_name": "hmsdk_preload",

@@ -9,7 +9,7 @@
 // usage: node bench/run.js [--quick] [--only NAME[,NAME]] [--json] [--out DIR] [--vm]
 //
 // cases (--only accepts the name or the number):
-//   1 smalloc   s_malloc/s_free 64 B..4 KiB vs Buffer.allocUnsafeSlow and the naive mmap path
+//   1 smalloc   s_malloc/s_free 64 B..4 KiB vs Buffer.allocUnsafeSlow
 //   2 arena     arena.alloc(16..256) vs Buffer.allocUnsafe
 //   3 large     allocate/free 64 KiB..1 MiB vs Buffer.allocUnsafeSlow
 //   4 populate  allocate(1 GiB, { populate: true }) vs Buffer.alloc + touch every page

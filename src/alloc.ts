@@ -19,7 +19,6 @@ import { HmsdkError } from './errors';
 import { F_POPULATE, F_ZERO, native } from './native';
 import { type AllocateOptions, checkOptions, checkSize } from './options';
 import { resolvePlacement, type ResolvedPlacement } from './placement';
-import { stripeSegments } from './policy/stripe';
 
 /** A Node Buffer whose pages were placed by hmsdk; `using` frees it. */
 export type PlacedBuffer = Buffer & Disposable;
@@ -97,22 +96,13 @@ function describe(p: ResolvedPlacement): string {
   return `${p.policy} on node${p.nodes.length > 1 ? 's' : ''} ${p.nodes.join(',')}`;
 }
 
-/** Allocate under a resolved placement and wrap the result. @internal */
-export function allocPlaced(size: number, p: ResolvedPlacement, flags: number): PlacedBuffer {
+/**
+ * Allocate under a resolved placement and wrap the result. `align` 0 is the
+ * default (16 bytes for small blocks, a page for the rest). @internal
+ */
+export function allocPlaced(size: number, p: ResolvedPlacement, flags: number, align = 0): PlacedBuffer {
   const addon = native();
-  let r: ArrayBuffer | number;
-  if (p.kind === 'kernel') {
-    r = addon.alloc(p.id, size, flags);
-  } else {
-    const segs = stripeSegments(size, p.nodes, p.weights, { pageSize: addon.info().pageSize });
-    const flat = new Float64Array(segs.length * 3);
-    segs.forEach((s, i) => {
-      flat[3 * i] = s.offset;
-      flat[3 * i + 1] = s.length;
-      flat[3 * i + 2] = p.nodeIds[p.nodes.indexOf(s.node)] as number;
-    });
-    r = addon.allocSegments(size, flat, flags);
-  }
+  const r = p.kind === 'kernel' ? addon.alloc(p.id, size, align, flags) : addon.allocStripe(size, p.nodes, p.weights, 0, flags);
   if (typeof r === 'number') throw allocError(size, `${size} bytes ${describe(p)}`);
   return new PlacedBufferImpl(r) as unknown as PlacedBuffer;
 }

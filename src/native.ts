@@ -1,5 +1,5 @@
 /**
- * Loader and typed view of the native addon (native/addon.cc). Loaded with
+ * Loader and typed view of the native addon (native/addon/addon.c). Loaded with
  * node-gyp-build: a local build (`build/Release`, made by `npm run
  * build:native`, scripts/setup.js or a source install) wins, else the
  * matching `prebuilds/<platform>-<arch>/hmsdk.napi.glibc.node` shipped in the
@@ -46,6 +46,7 @@ export interface NativeStats {
   arenaBytes: number;
   largeBytes: number;
   cachedBytes: number;
+  quarantinedBytes: number;
   pendingFinalizers: number;
 }
 
@@ -53,19 +54,18 @@ export interface NativeStats {
 export interface NativeInfo {
   pageSize: number;
   smallMax: number;
-  chunkSize: number;
-  cacheMaxBytes: number;
-  reserveMin: number;
-  reserveDiv: number;
-  maxNodes: number;
+  quarantineSmallBytes: number;
+  quarantineLargeBytes: number;
   preferredMany: boolean;
   weightedInterleave: boolean;
 }
 
 /** The addon's functions. @internal */
 export interface NativeAddon {
-  alloc(placement: number, size: number, flags: number): ArrayBuffer | number;
-  allocSegments(size: number, segments: Float64Array, flags: number): ArrayBuffer | number;
+  /** `align` 0 = the default 16-byte alignment; a power of two up to the page size. */
+  alloc(placement: number, size: number, align: number, flags: number): ArrayBuffer | number;
+  /** Userspace weighted stripe over `nodes` (native/core/hm_stripe.c); stripeBytes 0 = adaptive unit. */
+  allocStripe(size: number, nodes: number[], weights: number[], stripeBytes: number, flags: number): ArrayBuffer | number;
   free(ab: ArrayBuffer): 0 | 1 | 2 | 3;
   placement(mode: number, nodes: number[], charge: number[]): number;
   lastError(): NativeError;
@@ -73,11 +73,11 @@ export interface NativeAddon {
   stats(): NativeStats;
   trim(): number;
   info(): NativeInfo;
-  /** Benchmark baseline: one mmap + mbind per allocation. */
-  naiveAlloc(size: number, node: number): ArrayBuffer | number;
-  /** Benchmark baseline: detach + munmap. */
-  naiveFree(ab: ArrayBuffer): number;
   migrate(ab: ArrayBuffer, placement: number): { onTarget: number; resident: number } | number;
+  /** The core's reserve rule (native/core/hm_reserve.h), for contract tests. */
+  reserveFor(memTotal: number): number;
+  /** The core's stripe layout: [unit, (offset, length, nodeIndex)*], for contract tests. */
+  stripeLayout(size: number, weights: number[], stripeBytes: number, pageSize: number): Float64Array | number;
 }
 
 let addon: NativeAddon | undefined;
@@ -86,7 +86,6 @@ let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (addon) return addon;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
     addon = load(path.join(__dirname, '..'));
   } catch (err) {

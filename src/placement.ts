@@ -13,7 +13,7 @@
  *    interleave -> MPOL_INTERLEAVE; weighted -> MPOL_WEIGHTED_INTERLEAVE
  *    (kernel 6.9+) when the weights are the kernel's own global weights.
  *    Per-buffer weights that differ use a userspace stripe (see
- *    src/policy/stripe.ts), built per allocation by the caller.
+ *    src/policy/stripe.ts; built per allocation by native/core/hm_stripe.c).
  * 4. Charging: bytes are charged to the nodes by the weights (weighted), in
  *    equal parts (interleave, multi-node bind/preferred), or to the one node.
  *
@@ -40,14 +40,12 @@ export interface KernelPlacement {
   charge: number[];
 }
 
-/** A weighted placement realised by striping ranges of one mapping over single-node MPOL_PREFERRED policies. @internal */
+/** A weighted placement realised by the native core's stripe (native/core/hm_stripe.c): ranges of one mapping, each MPOL_PREFERRED to its node. @internal */
 export interface StripePlacement {
   kind: 'stripe';
   policy: 'weighted';
   nodes: number[];
   weights: number[];
-  /** Native placement id of MPOL_PREFERRED to each node, aligned with nodes. */
-  nodeIds: number[];
 }
 
 /** Result of resolving options. @internal */
@@ -143,8 +141,7 @@ export function weightedPlacement(t: Topology, nodes: number[], weights: number[
     return kernelPlacement('weighted', MPOL.weightedInterleave, nodes, system);
   }
   // Like the kernel's interleave modes, a stripe falls back when a node is full.
-  const nodeIds = nodes.map((n) => kernelPlacement('preferred', MPOL.preferred, [n], [1]).id);
-  return { kind: 'stripe', policy: 'weighted', nodes, weights, nodeIds };
+  return { kind: 'stripe', policy: 'weighted', nodes, weights };
 }
 
 /** Resolve validated options into a placement. @internal */

@@ -104,14 +104,9 @@ export function s_posix_memalign(type: Tier, alignment: number, size: number): P
   if (alignment < 8 || alignment > page || (alignment & (alignment - 1)) !== 0) {
     throw new RangeError(`alignment must be a power of two between 8 and the page size (${page}), got ${alignment}`);
   }
-  // Arena blocks are 16-byte aligned; own mappings are page aligned. Sizes
-  // above the arena limit always get their own mapping.
-  if (alignment <= 16) return s_malloc(type, size);
-  const smallMax = native().info().smallMax;
-  if (size > smallMax) return s_malloc(type, size);
-  const whole = allocPlaced(smallMax + 1, placementFor(type), 0);
-  // A view of the requested size; s_free of the view frees the mapping.
-  return Object.setPrototypeOf(new Uint8Array(whole.buffer, 0, size), Object.getPrototypeOf(whole)) as PlacedBuffer;
+  // The core serves an aligned small request from the power-of-two class
+  // that holds it (aligned to its size); larger blocks are page aligned.
+  return allocPlaced(size, placementFor(type), 0, alignment);
 }
 
 /** Free a buffer from any `s_*` allocator (or `allocate`). */

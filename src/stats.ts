@@ -53,8 +53,14 @@ export interface Stats {
     arenaBytes: number;
     /** Bytes mapped for live large allocations. */
     largeBytes: number;
-    /** Bytes of freed large mappings kept for reuse ({@link trim} returns them). */
+    /** Bytes of freed mappings kept for reuse ({@link trim} returns them; unused ones decay after ~10 s). */
     cachedBytes: number;
+    /**
+     * Bytes freed by JS that are not reusable yet: a freed block waits until its finalizer ran (at least one
+     * event-loop turn), or until later frees pushed it out of its bounded FIFO (16 MiB of small blocks, 64 MiB of large ones), so a native write still in flight into
+     * it cannot land in a new owner's buffer.
+     */
+    quarantinedBytes: number;
     /** Freed buffers whose JS finalizer has not run yet (their memory is already released). */
     pendingFinalizers: number;
   };
@@ -93,6 +99,7 @@ export function stats(): Stats {
       arenaBytes: ns.arenaBytes,
       largeBytes: ns.largeBytes,
       cachedBytes: ns.cachedBytes,
+      quarantinedBytes: ns.quarantinedBytes,
       pendingFinalizers: ns.pendingFinalizers,
     },
   };

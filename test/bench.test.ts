@@ -109,8 +109,8 @@ describe('bench/run.js --quick', () => {
   it('every case 1..8 has rows with the documented shape', () => {
     const cases = new Set(doc.rows.map((r) => r.case));
     for (const c of [1, 2, 3, 4, 5, 6, 7, 8]) expect(cases.has(c), `case ${c}`).toBe(true);
-    // case 1: 4 sizes x 2 baselines; case 3: 3 sizes
-    expect(doc.rows.filter((r) => r.case === 1)).toHaveLength(8);
+    // case 1: 4 sizes x 1 baseline; case 3: 3 sizes
+    expect(doc.rows.filter((r) => r.case === 1)).toHaveLength(4);
     expect(doc.rows.filter((r) => r.case === 3)).toHaveLength(3);
     const ids = doc.rows.map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);

@@ -145,9 +145,9 @@ describe('planInterleave: free memory', () => {
     const dram = { memTotal: 16 * GiB, memFree: 2 * GiB };
     const t = dramPlusCxl({ dram });
     const size = 8 * GiB;
-    // reserve = 2 % of 16 GiB = 327.68 MiB; available = 2048 − 327.68 = 1720.32 MiB = 21 % of 8 GiB
-    const capShare = (2 * GiB - 0.02 * 16 * GiB) / size;
-    expect(capShare).toBeCloseTo(0.21, 12);
+    // reserve = floor(16 GiB / 50) ≈ 327.68 MiB; available ≈ 2048 − 327.68 = 1720.32 MiB = 21 % of 8 GiB
+    const capShare = (2 * GiB - Math.floor((16 * GiB) / 50)) / size;
+    expect(capShare).toBeCloseTo(0.21, 9);
     const plan = planInterleave(t, { size });
     expect(plan.nodes).toEqual([0, 1]);
     expect(plan.shares[0]).toBeLessThanOrEqual(capShare);

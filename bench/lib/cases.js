@@ -37,15 +37,12 @@ const rss = () => process.memoryUsage.rss();
 
 // ---------------------------------------------------------------- case 1
 async function smalloc(ctx) {
-  const { h, addon, node } = ctx;
+  const { h } = ctx;
   const { rounds, timeMs } = microCfg(ctx);
-  const probe = addon.naiveAlloc(64, node);
-  if (typeof probe === 'number') throw new Error(`naiveAlloc failed (${probe}) on node ${node}`);
-  addon.naiveFree(probe);
   const rows = [];
   for (const n of [64, 256, KiB, 4 * KiB]) {
     const what = `s_malloc('NORMAL', ${fmtBytes(n)}) + s_free`;
-    ctx.log(`[1] ${what} vs Buffer.allocUnsafeSlow vs naive mmap+mbind+munmap`);
+    ctx.log(`[1] ${what} vs Buffer.allocUnsafeSlow`);
     const res = await compare({
       name: `smalloc-${n}`,
       batch: 256,
@@ -66,16 +63,9 @@ async function smalloc(ctx) {
             for (let i = 0; i < k; i++) sink = Buffer.allocUnsafeSlow(n);
           },
         },
-        {
-          key: 'naive',
-          name: `naiveAlloc(${n}, ${node}) + naiveFree`,
-          body: (k) => {
-            for (let i = 0; i < k; i++) addon.naiveFree(addon.naiveAlloc(n, node));
-          },
-        },
       ],
     });
-    for (const k of ['ours', 'slow', 'naive']) logTask(ctx, `[1] ${fmtBytes(n)}`, res[k]);
+    for (const k of ['ours', 'slow']) logTask(ctx, `[1] ${fmtBytes(n)}`, res[k]);
     const onHeap = n <= 64;
     rows.push(
       makeRow({
@@ -94,18 +84,6 @@ async function smalloc(ctx) {
             'which alone costs about 1 µs; a 2× target is out of reach for this size by construction'
           : 'each s_malloc returns its own external ArrayBuffer through N-API (napi_create_external_arraybuffer + finalizer record), about 1 µs of the ~1.4 µs per op; ' +
             'allocUnsafeSlow is a malloc plus a V8 backing store, freed in bulk by GC (GC time included in its samples)',
-      }),
-      makeRow({
-        id: `smalloc-${n}-vs-naive`,
-        case: 1,
-        what: `s_malloc+s_free ${fmtBytes(n)} vs naive mmap+mbind+munmap`,
-        unit: 'ns/op',
-        ours: res.ours,
-        baseline: res.naive,
-        ratios: roundRatios(res, 'ours', 'naive', true),
-        kind: 'speedup',
-        target: { op: '>=', value: 3 },
-        note: 'naive = addon naiveAlloc/naiveFree: one mmap + mbind + munmap and its own ArrayBuffer per allocation',
       }),
     );
   }

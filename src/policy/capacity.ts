@@ -4,11 +4,9 @@
  * Weighted interleave falls back silently when a node is full, so the plan
  * must not give a node more of the allocation than it can hold. A node can
  * take `available = max(0, memFree − reserve)` bytes with
- * `reserve = max(64 MiB, 2 % of memTotal)`: the kernel's own watermarks,
- * page cache and other processes need headroom, and filling a node to its
- * watermark triggers reclaim on it (slow) before any fallback. The 2 % is
- * the order of the kernel's high watermark plus lowmem reserve on large
- * nodes; the 64 MiB floor covers small (VM) nodes.
+ * `reserve = max(64 MiB, floor(memTotal / 50))`, the one reserve rule of
+ * hmsdk (native/core/hm_reserve.h explains it; the addon and the preload
+ * library use the same rule, test/contract.test.ts holds them together).
  *
  * Splitting with limits ({@link capSplit}) is water-filling: each node gets
  * `min(cap_i, λ · p_i)` with the single `λ` that makes the shares sum to 1,
@@ -22,19 +20,19 @@ import type { NumaNode } from '../topology/types';
 
 /** Floor of the per-node reserve, bytes. */
 export const RESERVE_MIN_BYTES = 64 * 1024 * 1024;
-/** Fraction of memTotal kept free per node. */
-export const RESERVE_FRACTION = 0.02;
+/** Divisor of memTotal for the proportional part of the reserve (2 %). */
+export const RESERVE_DIVISOR = 50;
 
 /**
- * Bytes kept free on a node: max(64 MiB, 2 % of memTotal).
+ * Bytes kept free on a node: max(64 MiB, floor(memTotal / 50)).
  *
  * @example
  * ```ts
- * nodeReserve({ memTotal: 16 * 2 ** 30 } as NumaNode); // 343597383.68 (2 % of 16 GiB)
+ * nodeReserve({ memTotal: 16 * 2 ** 30 } as NumaNode); // 343597383 (2 % of 16 GiB)
  * ```
  */
 export function nodeReserve(node: Pick<NumaNode, 'memTotal'>): number {
-  return Math.max(RESERVE_MIN_BYTES, RESERVE_FRACTION * node.memTotal);
+  return Math.max(RESERVE_MIN_BYTES, Math.floor(node.memTotal / RESERVE_DIVISOR));
 }
 
 /**

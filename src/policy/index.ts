@@ -29,7 +29,7 @@ export {
   type ReadWriteFigures,
 } from './model';
 export { hmatLinkPerf, type LinkPerf } from './perf';
-export { nodeReserve, availableBytes, capSplit, RESERVE_MIN_BYTES, RESERVE_FRACTION, type CappedSplit } from './capacity';
+export { nodeReserve, availableBytes, capSplit, RESERVE_MIN_BYTES, RESERVE_DIVISOR, type CappedSplit } from './capacity';
 export {
   planInterleave,
   LATENCY_WINDOW,

@@ -1,0 +1,241 @@
+/* hm_arena: small blocks from spans of placed chunks. See hm_arena.h. */
+#include "hm_arena.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../prim/hm_prim.h"
+#include "hm_meta.h"
+#include "hm_place.h"
+
+#define SPANS_PER_CHUNK (HM_CHUNK_BYTES / HM_SPAN_BYTES)
+#define MAX_SLOTS (HM_SPAN_BYTES / 16)
+#define BITMAP_WORDS (MAX_SLOTS / 64)
+
+typedef struct hm_chunk {
+  hm_extent *ext;
+  uint32_t uncarved; /* bit k: span k not in use */
+  uint32_t clean;    /* bit k: span k's memory was never handed out */
+  int live_spans;
+  struct hm_chunk *prev, *next; /* arena's with_space list */
+  int on_list;
+} hm_chunk;
+
+typedef struct hm_span {
+  hm_chunk *chunk;
+  char *base;
+  int cls;
+  uint32_t slot_size, nslots, nfree, hint, clean_from;
+  struct hm_span *prev, *next; /* class's partial list */
+  int on_list;
+  uint64_t used[BITMAP_WORDS]; /* 1 = handed out */
+} hm_span;
+
+static hm_pool chunk_pool = HM_POOL_INIT(sizeof(hm_chunk));
+static hm_pool span_pool = HM_POOL_INIT(sizeof(hm_span));
+static uint64_t arena_total; /* atomic */
+
+uint64_t hm_arena_bytes(void) { return __atomic_load_n(&arena_total, __ATOMIC_RELAXED); }
+
+/* ---- classes ---------------------------------------------------------- */
+
+static int size_class(size_t size) {
+  if (size <= 128) return size == 0 ? 0 : (int)((size + 15) / 16) - 1;
+  size_t s = size - 1;
+  int p = 63 - __builtin_clzll(s); /* size in (2^p, 2^(p+1)] */
+  return 8 + (p - 7) * 4 + (int)((s - ((size_t)1 << p)) >> (p - 2));
+}
+
+size_t hm_small_class_size(int cls) {
+  if (cls < 8) return (size_t)(cls + 1) * 16;
+  int k = cls - 8, p = 7 + k / 4;
+  return ((size_t)1 << p) + (size_t)((k % 4) + 1) * ((size_t)1 << (p - 2));
+}
+
+int hm_small_class(size_t size, size_t align) {
+  if (align > 16) {
+    /* A power-of-two class is aligned to its size: use the first one that
+     * holds both the size and the alignment. */
+    size_t need = size > align ? size : align;
+    size_t p2 = (size_t)1 << (64 - __builtin_clzll(need - 1));
+    size = p2;
+  }
+  if (size > HM_SMALL_MAX) return -1;
+  return size_class(size);
+}
+
+/* ---- lists (placement lock held) -------------------------------------- */
+
+static void span_link(hm_arena *a, hm_span *s) {
+  if (s->on_list) return;
+  s->prev = NULL;
+  s->next = a->partial[s->cls];
+  if (s->next) s->next->prev = s;
+  a->partial[s->cls] = s;
+  s->on_list = 1;
+}
+
+static void span_unlink(hm_arena *a, hm_span *s) {
+  if (!s->on_list) return;
+  if (s->prev) s->prev->next = s->next;
+  else a->partial[s->cls] = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+  s->on_list = 0;
+}
+
+static void chunk_link(hm_arena *a, hm_chunk *c) {
+  if (c->on_list) return;
+  c->prev = NULL;
+  c->next = a->with_space;
+  if (c->next) c->next->prev = c;
+  a->with_space = c;
+  c->on_list = 1;
+}
+
+static void chunk_unlink(hm_arena *a, hm_chunk *c) {
+  if (!c->on_list) return;
+  if (c->prev) c->prev->next = c->next;
+  else a->with_space = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+  c->on_list = 0;
+}
+
+/* Carve a span of class cls from a chunk with space. Lock held. */
+static hm_span *carve(hm_arena *a, hm_chunk *c, hm_span *s, int cls) {
+  int k = __builtin_ctz(c->uncarved);
+  c->uncarved &= ~(1u << k);
+  c->live_spans++;
+  if (!c->uncarved) chunk_unlink(a, c);
+  s->chunk = c;
+  s->base = c->ext->addr + (size_t)k * HM_SPAN_BYTES;
+  s->cls = cls;
+  s->slot_size = (uint32_t)hm_small_class_size(cls);
+  s->nslots = HM_SPAN_BYTES / s->slot_size;
+  s->nfree = s->nslots;
+  s->clean_from = (c->clean >> k) & 1u ? 0 : s->nslots;
+  c->clean &= ~(1u << k);
+  span_link(a, s);
+  return s;
+}
+
+/* Lowest free slot at or after the hint. The span has one. */
+static uint32_t take_slot(hm_span *s) {
+  uint32_t w = s->hint / 64;
+  for (;; w = (w + 1) % BITMAP_WORDS) {
+    uint64_t freebits = ~s->used[w];
+    if (w == (s->nslots - 1) / 64 && s->nslots % 64) freebits &= (1ULL << (s->nslots % 64)) - 1;
+    if (freebits) {
+      uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(freebits);
+      s->used[w] |= 1ULL << (i % 64);
+      s->hint = i;
+      return i;
+    }
+  }
+}
+
+void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err *err) {
+  hm_arena *a = &pl->arena;
+  hm_span *fresh_span = NULL;
+  pthread_mutex_lock(&pl->lock);
+  hm_span *s = a->partial[cls];
+  while (!s) {
+    if (a->with_space) {
+      if (!fresh_span) {
+        pthread_mutex_unlock(&pl->lock);
+        fresh_span = hm_pool_alloc(&span_pool);
+        pthread_mutex_lock(&pl->lock);
+        if (!fresh_span) break;
+        s = a->partial[cls]; /* another thread may have made one meanwhile */
+        continue;
+      }
+      s = carve(a, a->with_space, fresh_span, cls);
+      fresh_span = NULL;
+      break;
+    }
+    /* A new chunk: no lock held across the mapping. */
+    pthread_mutex_unlock(&pl->lock);
+    hm_chunk *c = hm_pool_alloc(&chunk_pool);
+    hm_extent *e = c ? hm_extent_get(pl, HM_CHUNK_BYTES, 0, err) : NULL;
+    if (!e) {
+      if (!c) hm_err_sys(err, "mmap", -ENOMEM);
+      hm_pool_free(&chunk_pool, c);
+      hm_pool_free(&span_pool, fresh_span);
+      return NULL;
+    }
+    c->ext = e;
+    c->uncarved = (1u << SPANS_PER_CHUNK) - 1;
+    c->clean = e->zeroed ? c->uncarved : 0;
+    __atomic_fetch_add(&arena_total, e->len, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&pl->lock);
+    chunk_link(a, c);
+    s = a->partial[cls];
+  }
+  if (!s) {
+    pthread_mutex_unlock(&pl->lock);
+    hm_err_sys(err, "mmap", -ENOMEM);
+    return NULL;
+  }
+  uint32_t i = take_slot(s);
+  if (--s->nfree == 0) span_unlink(a, s);
+  int dirty = i < s->clean_from;
+  if (!dirty) s->clean_from = i + 1;
+  char *p = s->base + (size_t)i * s->slot_size;
+  size_t slot_size = s->slot_size;
+  pthread_mutex_unlock(&pl->lock);
+  if (fresh_span) hm_pool_free(&span_pool, fresh_span);
+  if ((flags & HM_F_ZERO) && dirty) memset(p, 0, slot_size);
+  if (flags & HM_F_POPULATE) {
+    size_t ps = hm_page_size();
+    uintptr_t from = (uintptr_t)p & ~(uintptr_t)(ps - 1);
+    uintptr_t to = ((uintptr_t)p + slot_size + ps - 1) & ~(uintptr_t)(ps - 1);
+    int r = hm_populate((void *)from, to - from);
+    if (r != 0) {
+      hm_small_free(pl, (hm_slot){s, i});
+      if (r == -ENOMEM) {
+        err->code = HM_E_NOMEM;
+        err->node = pl->n == 1 ? pl->nodes[0] : -1;
+        err->requested = slot_size;
+      } else {
+        hm_err_sys(err, "madvise", r);
+      }
+      return NULL;
+    }
+  }
+  out->span = s;
+  out->index = i;
+  return p;
+}
+
+void hm_small_free(hm_place *pl, hm_slot slot) {
+  hm_arena *a = &pl->arena;
+  hm_span *s = slot.span;
+  hm_chunk *empty_chunk = NULL;
+  hm_span *empty_span = NULL;
+  pthread_mutex_lock(&pl->lock);
+  s->used[slot.index / 64] &= ~(1ULL << (slot.index % 64));
+  if (slot.index < s->hint) s->hint = slot.index;
+  s->nfree++;
+  span_link(a, s);
+  /* An empty span goes back to its chunk unless it is its class's only one. */
+  if (s->nfree == s->nslots && (a->partial[s->cls] != s || s->next)) {
+    span_unlink(a, s);
+    hm_chunk *c = s->chunk;
+    c->uncarved |= 1u << ((s->base - c->ext->addr) / HM_SPAN_BYTES);
+    empty_span = s;
+    if (--c->live_spans == 0) {
+      chunk_unlink(a, c);
+      empty_chunk = c;
+    } else {
+      chunk_link(a, c);
+    }
+  }
+  pthread_mutex_unlock(&pl->lock);
+  hm_pool_free(&span_pool, empty_span);
+  if (empty_chunk) {
+    __atomic_fetch_sub(&arena_total, empty_chunk->ext->len, __ATOMIC_RELAXED);
+    hm_extent_put(empty_chunk->ext);
+    hm_pool_free(&chunk_pool, empty_chunk);
+  }
+}

@@ -1,0 +1,286 @@
+/*
+ * hm_prim: system calls. See hm_prim.h for the contract (libc only, no
+ * malloc, no stdio, raw syscalls for the NUMA calls).
+ *
+ * mbind's result is always checked by the callers: libnuma's
+ * numa_alloc_onnode() returns unbound memory when mbind fails; we return
+ * the error instead.
+ */
+#define _GNU_SOURCE
+#include "hm_prim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define BITS_PER_WORD (8 * sizeof(unsigned long))
+#define PAGE_BATCH 1024
+
+void hm_mask_clear(hm_nodemask *m) { memset(m, 0, sizeof *m); }
+
+void hm_mask_set(hm_nodemask *m, int node) { m->bits[node / BITS_PER_WORD] |= 1UL << (node % BITS_PER_WORD); }
+
+int hm_mask_isset(const hm_nodemask *m, int node) {
+  return (int)((m->bits[node / BITS_PER_WORD] >> (node % BITS_PER_WORD)) & 1UL);
+}
+
+static int parse_id(const char **sp, long *out) {
+  const char *s = *sp;
+  if (*s < '0' || *s > '9') return -1;
+  long v = 0;
+  while (*s >= '0' && *s <= '9') {
+    v = v * 10 + (*s++ - '0');
+    if (v >= HM_MAX_NODES) return -1;
+  }
+  *sp = s;
+  *out = v;
+  return 0;
+}
+
+int hm_mask_parse(const char *s, hm_nodemask *m) {
+  hm_mask_clear(m);
+  while (*s == ' ' || *s == '\n') s++;
+  if (!*s) return 0;
+  for (;;) {
+    long a, b;
+    if (parse_id(&s, &a) != 0) return -1;
+    b = a;
+    if (*s == '-') {
+      s++;
+      if (parse_id(&s, &b) != 0 || b < a) return -1;
+    }
+    for (long i = a; i <= b; i++) hm_mask_set(m, (int)i);
+    if (*s == ',') {
+      s++;
+      continue;
+    }
+    while (*s == ' ' || *s == '\n') s++;
+    return *s ? -1 : 0;
+  }
+}
+
+static size_t page_size_cache;
+
+size_t hm_page_size(void) {
+  if (!page_size_cache) {
+    long ps = sysconf(_SC_PAGESIZE);
+    page_size_cache = ps > 0 ? (size_t)ps : 4096;
+  }
+  return page_size_cache;
+}
+
+size_t hm_round_pages(size_t n) {
+  size_t ps = hm_page_size();
+  return (n + ps - 1) & ~(ps - 1);
+}
+
+void *hm_map(size_t len) {
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void hm_unmap(void *addr, size_t len) {
+  if (addr && len) munmap(addr, len);
+}
+
+int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags) {
+  long r = syscall(SYS_mbind, addr, len, mode, mask ? mask->bits : NULL, mask ? (unsigned long)HM_MAX_NODES + 1 : 0UL,
+                   (unsigned long)flags);
+  return r == 0 ? 0 : -errno;
+}
+
+static int populate_madvise_works = 1;
+
+int hm_populate(void *addr, size_t len) {
+  if (populate_madvise_works) {
+    for (;;) {
+      if (madvise(addr, len, MADV_POPULATE_WRITE) == 0) return 0;
+      /* A pending signal interrupts the populate; retry. */
+      if (errno == EINTR || errno == EAGAIN) continue;
+      break;
+    }
+    if (errno != EINVAL) return -errno;
+    populate_madvise_works = 0; /* kernel < 5.14 */
+  }
+  size_t ps = hm_page_size();
+  volatile char *p = (volatile char *)addr;
+  for (size_t off = 0; off < len; off += ps) p[off] = p[off];
+  return 0;
+}
+
+/* move_pages(0, n, pages, NULL, status, 0) over [addr, addr+len) in
+ * batches; calls visit(status, n, ctx) per batch. */
+static int query_pages(const void *addr, size_t len, void (*visit)(const int *, unsigned long, void *), void *ctx) {
+  size_t ps = hm_page_size();
+  uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(ps - 1);
+  uintptr_t end = ((uintptr_t)addr + len + ps - 1) & ~(uintptr_t)(ps - 1);
+  void *pages[PAGE_BATCH];
+  int status[PAGE_BATCH];
+  for (uintptr_t a = start; a < end;) {
+    unsigned long n = 0;
+    while (n < PAGE_BATCH && a < end) {
+      pages[n++] = (void *)a;
+      a += ps;
+    }
+    if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0) != 0) return -errno;
+    visit(status, n, ctx);
+  }
+  return 0;
+}
+
+struct where_ctx {
+  uint64_t *counts, *absent, *other;
+};
+
+static void where_visit(const int *status, unsigned long n, void *p) {
+  struct where_ctx *c = p;
+  for (unsigned long i = 0; i < n; i++) {
+    int s = status[i];
+    if (s >= 0 && s < HM_MAX_NODES) c->counts[s]++;
+    else if (s == -ENOENT) (*c->absent)++;
+    else (*c->other)++;
+  }
+}
+
+int hm_where(const void *addr, size_t len, uint64_t *counts, uint64_t *absent, uint64_t *other) {
+  struct where_ctx c = {counts, absent, other};
+  return query_pages(addr, len, where_visit, &c);
+}
+
+struct on_ctx {
+  const hm_nodemask *mask;
+  int64_t on;
+};
+
+static void on_visit(const int *status, unsigned long n, void *p) {
+  struct on_ctx *c = p;
+  for (unsigned long i = 0; i < n; i++)
+    if (status[i] >= 0 && status[i] < HM_MAX_NODES && hm_mask_isset(c->mask, status[i])) c->on++;
+}
+
+int64_t hm_pages_on(const void *addr, size_t len, const hm_nodemask *mask) {
+  struct on_ctx c = {mask, 0};
+  int r = query_pages(addr, len, on_visit, &c);
+  return r != 0 ? r : c.on;
+}
+
+int64_t hm_resident_pages(const void *addr, size_t len) {
+  size_t ps = hm_page_size();
+  size_t npages = (len + ps - 1) / ps;
+  unsigned char vec[PAGE_BATCH];
+  int64_t resident = 0;
+  for (size_t i = 0; i < npages; i += PAGE_BATCH) {
+    size_t n = npages - i < PAGE_BATCH ? npages - i : PAGE_BATCH;
+    if (mincore((char *)addr + i * ps, n * ps, vec) != 0) return -errno;
+    for (size_t k = 0; k < n; k++) resident += vec[k] & 1;
+  }
+  return resident;
+}
+
+/* Read a small file into buf (NUL-terminated): length or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t n = 0;
+  while (n + 1 < cap) {
+    ssize_t r = read(fd, buf + n, cap - 1 - n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      return -e;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  buf[n] = 0;
+  return (ssize_t)n;
+}
+
+/* The kB value after `key` in a meminfo text, in bytes; -1 if absent. */
+static int64_t meminfo_field(const char *text, const char *key) {
+  const char *m = strstr(text, key);
+  if (!m) return -1;
+  m += strlen(key);
+  while (*m == ' ') m++;
+  if (*m < '0' || *m > '9') return -1;
+  int64_t kb = 0;
+  while (*m >= '0' && *m <= '9' && kb < (INT64_MAX / 1024 - 10) / 10) kb = kb * 10 + (*m++ - '0');
+  return kb * 1024;
+}
+
+int hm_node_meminfo(int node, uint64_t *total, uint64_t *free_bytes) {
+  if (node < 0 || node >= HM_MAX_NODES) return -EINVAL;
+  char path[64] = "/sys/devices/system/node/node";
+  char digits[8];
+  int nd = 0, v = node;
+  do {
+    digits[nd++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  size_t at = strlen(path);
+  while (nd) path[at++] = digits[--nd];
+  memcpy(path + at, "/meminfo", sizeof "/meminfo");
+  char buf[4096];
+  ssize_t r = read_small(path, buf, sizeof buf);
+  if (r < 0) return (int)r;
+  int64_t t = meminfo_field(buf, "MemTotal:"), f = meminfo_field(buf, "MemFree:");
+  if (t < 0 || f < 0) return -EINVAL;
+  *total = (uint64_t)t;
+  *free_bytes = (uint64_t)f;
+  return 0;
+}
+
+uint64_t hm_system_free(void) {
+  struct sysinfo si;
+  if (sysinfo(&si) != 0) return 0;
+  return (uint64_t)si.freeram * (uint64_t)si.mem_unit;
+}
+
+/* 0 = not probed, 1 = supported, 2 = not. Racy by design: every thread
+ * computes the same answer. */
+static int mode_probe[8];
+
+int hm_mode_supported(int mode) {
+  if (mode < 0 || mode >= 8) return 0;
+  if (mode_probe[mode] == 0) {
+    int ok = 0;
+    char buf[4096];
+    hm_nodemask has_memory, m;
+    hm_mask_clear(&m);
+    /* Any node with memory works for the probe: take the first. */
+    if (read_small("/sys/devices/system/node/has_memory", buf, sizeof buf) >= 0 && hm_mask_parse(buf, &has_memory) == 0) {
+      for (int n = 0; n < HM_MAX_NODES; n++)
+        if (hm_mask_isset(&has_memory, n)) {
+          hm_mask_set(&m, n);
+          break;
+        }
+    } else {
+      hm_mask_set(&m, 0);
+    }
+    size_t ps = hm_page_size();
+    void *p = hm_map(ps);
+    if (p) {
+      ok = hm_mbind(p, ps, mode, &m, 0) == 0;
+      hm_unmap(p, ps);
+    }
+    mode_probe[mode] = ok ? 1 : 2;
+  }
+  return mode_probe[mode] == 1;
+}
+
+uint64_t hm_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

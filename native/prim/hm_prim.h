@@ -1,0 +1,100 @@
+/*
+ * hm_prim: the OS-primitives layer. Every system call the native code makes
+ * lives here: anonymous mappings, mbind, populate, move_pages, mincore, the
+ * per-node meminfo reader, the policy-mode probe and the clock. The shared
+ * core (native/core), the N-API addon and the LD_PRELOAD library all call
+ * the kernel through this file only.
+ *
+ * Constraints, because the preload library runs inside arbitrary programs
+ * and interposes malloc: libc only (no libnuma: its constructors allocate),
+ * raw syscalls for mbind / move_pages, no malloc, no stdio, no locks.
+ * Functions return 0 (or a count) or a negative errno; they never print,
+ * never exit.
+ */
+#ifndef HM_PRIM_H
+#define HM_PRIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Node masks are fixed-size: 1024 bits covers every distro kernel
+ * (CONFIG_NODES_SHIFT <= 10). mbind gets maxnode = HM_MAX_NODES + 1 because
+ * the kernel reads maxnode - 1 bits. */
+#define HM_MAX_NODES 1024
+#define HM_MASK_WORDS (HM_MAX_NODES / (8 * sizeof(unsigned long)))
+
+/* Kernel memory policy modes (linux/mempolicy.h). */
+enum {
+  HM_MPOL_DEFAULT = 0,
+  HM_MPOL_PREFERRED = 1,
+  HM_MPOL_BIND = 2,
+  HM_MPOL_INTERLEAVE = 3,
+  HM_MPOL_PREFERRED_MANY = 5,     /* 5.15+ */
+  HM_MPOL_WEIGHTED_INTERLEAVE = 6 /* 6.9+ */
+};
+
+/* mbind flag: move pages that do not conform to the new policy. */
+#define HM_MF_MOVE (1u << 1)
+
+typedef struct hm_nodemask {
+  unsigned long bits[HM_MASK_WORDS];
+} hm_nodemask;
+
+void hm_mask_clear(hm_nodemask *m);
+void hm_mask_set(hm_nodemask *m, int node);
+int hm_mask_isset(const hm_nodemask *m, int node);
+
+/* Parse a kernel node list ("0-3,5\n") into m. 0, or -1 on a syntax error
+ * or an id >= HM_MAX_NODES. */
+int hm_mask_parse(const char *s, hm_nodemask *m);
+
+/* System page size, cached. */
+size_t hm_page_size(void);
+size_t hm_round_pages(size_t n);
+
+/* Anonymous private read/write mapping; NULL on failure (errno set). */
+void *hm_map(size_t len);
+void hm_unmap(void *addr, size_t len);
+
+/* mbind(addr, len, mode, mask) as a raw syscall; flags are MPOL_MF_*. 0 or -errno. */
+int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags);
+
+/* Fault in every page of [addr, addr+len) for writing: MADV_POPULATE_WRITE
+ * (5.14+), else one write per page. 0 or -errno (-ENOMEM when the policy's
+ * nodes cannot supply the pages). */
+int hm_populate(void *addr, size_t len);
+
+/* Per-node page histogram of [addr, addr+len) from move_pages(..., NULL,
+ * status): counts[node]++ for resident pages, *absent for never-touched
+ * pages (-ENOENT), *other for the zero page or otherwise unplaced pages.
+ * counts must hold HM_MAX_NODES entries. 0 or -errno. */
+int hm_where(const void *addr, size_t len, uint64_t *counts, uint64_t *absent, uint64_t *other);
+
+/* Pages of [addr, addr+len) on the nodes of `mask` (move_pages). -errno on error. */
+int64_t hm_pages_on(const void *addr, size_t len, const hm_nodemask *mask);
+
+/* Resident pages of [addr, addr+len) (mincore). -errno on error. */
+int64_t hm_resident_pages(const void *addr, size_t len);
+
+/* MemTotal / MemFree of a node, bytes, from
+ * /sys/devices/system/node/nodeN/meminfo. 0 or -errno (-ENOENT: no such node). */
+int hm_node_meminfo(int node, uint64_t *total, uint64_t *free_bytes);
+
+/* Free RAM of the whole system, bytes (sysinfo: one cheap syscall, no file). */
+uint64_t hm_system_free(void);
+
+/* Does the kernel accept this mbind mode? Probed once on a scratch page. */
+int hm_mode_supported(int mode);
+
+/* CLOCK_MONOTONIC_COARSE in nanoseconds (vDSO: no syscall). */
+uint64_t hm_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
