@@ -8,8 +8,15 @@
  *   55d0a8e4b000 default heap anon=33 dirty=33 N0=33 kernelpagesize_kB=4
  *   7f1c31a00000 default file=/usr/lib/x86_64-linux-gnu/libc.so.6 mapped=40 N0=40 kernelpagesize_kB=4
  */
-import * as fs from 'node:fs';
 import { HmsdkError } from './errors';
+import { readKernelFile } from './kernel-files';
+
+/**
+ * Bound for one numa_maps file: a line per mapping of ~100-300 bytes, and
+ * up to vm.max_map_count mappings (65530 by default, 262144 where databases
+ * raise it); 128 MiB covers that with room for long file names.
+ */
+const NUMA_MAPS_MAX_BYTES = 128 * 2 ** 20;
 
 /** One mapping of /proc/PID/numa_maps. */
 export interface NumaMapping {
@@ -67,7 +74,7 @@ export function parseNumaMaps(text: string): NumaMapping[] {
 export function readNumaMaps(pid: number | 'self' = 'self'): NumaMapping[] {
   let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/numa_maps`, 'utf8');
+    text = readKernelFile(`/proc/${pid}/numa_maps`, NUMA_MAPS_MAX_BYTES, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new HmsdkError('ENODEV', `no process ${pid} (or no NUMA support: /proc/${pid}/numa_maps missing)`);

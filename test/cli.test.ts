@@ -1,18 +1,10 @@
 // The hmsdk binary, run for real (bin/hmsdk.js over dist/), on fixture sysfs
 // trees and on this machine.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const root = path.join(__dirname, '..');
-const fixtures = path.join(root, 'test/fixtures/sysfs');
-
-function hmsdk(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/hmsdk.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { hmsdk, sysfsFixtures as fixtures } from './helpers/cli';
 
 describe('hmsdk stats', () => {
   it('prints nodes, tiers and a total row on this machine', () => {

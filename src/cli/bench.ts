@@ -8,6 +8,7 @@ import { measureNode, type NodeMeasurement } from '../bench/measure';
 import { formatNodeList, parseNodeList, readTopology } from '../topology';
 import { parseArgs, UsageError } from './args';
 import { colours, human, parseSize, table } from './format';
+import { outputFileFlag } from './paths';
 
 /** Help text. */
 export const help = `usage: hmsdk bench [--nodes LIST] [--size SIZE] [--repeats N] [--json] [--out FILE]
@@ -46,6 +47,8 @@ export async function run(argv: string[]): Promise<number> {
     out: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  // Checked first: measuring takes minutes, and a report that cannot be written is lost.
+  const outFile = typeof flags.out === 'string' ? outputFileFlag('--out', flags.out) : undefined;
   const t = readTopology();
   let nodes = t.nodes.map((n) => n.id);
   if (typeof flags.nodes === 'string') {
@@ -74,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const report: BenchReport = { version: 1, host: require('node:os').hostname(), date: new Date().toISOString(), nodes: results };
-  if (typeof flags.out === 'string') require('node:fs').writeFileSync(flags.out, JSON.stringify(report, null, 2) + '\n');
+  if (outFile !== undefined) require('node:fs').writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
   if (flags.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return 0;

@@ -9,6 +9,7 @@ import { KERNEL_VERSIONS, KernelVersion, parseKernelVersion } from '../emulate/k
 import { listPresetNames, loadPreset, Preset } from '../emulate/preset';
 import { runInVm } from '../emulate/vm';
 import { parseArgs, UsageError } from './args';
+import { outputDirFlag } from './paths';
 
 /** Help text of `hmsdk emulate`. */
 export const help = `usage: hmsdk emulate [--topology NAME|FILE] [--kernel 6.1|6.12|all] [--out DIR]
@@ -70,7 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const timeoutSec = flags.timeout === undefined ? 900 : Number(flags.timeout);
   if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got '${String(flags.timeout)}')`);
-  const outRoot = path.resolve(String(flags.out ?? '.vm-results'));
+  // Checked before anything is downloaded or booted.
+  const outRoot = outputDirFlag('--out', typeof flags.out === 'string' ? flags.out : '.vm-results');
 
   const log = (l: string): void => void process.stderr.write(`hmsdk emulate: ${l}\n`);
   const summary: string[] = [];

@@ -42,26 +42,45 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`hmsdk: unknown command '${name}' (see 'hmsdk --help')\n`);
     return 2;
   }
-  const cmd = entry.load();
-  if (rest.includes('--help') || rest.includes('-h')) {
-    const dd = rest.indexOf('--');
-    const h = rest.findIndex((w) => w === '--help' || w === '-h');
-    if (dd < 0 || h < dd) {
+  // A closed pipe (`hmsdk stats --watch | head`) ends the output, and with it the command.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.stderr.write(`hmsdk ${name}: cannot write the output: ${err.message}\n`);
+    process.exit(err.code === 'EPIPE' ? 0 : 1);
+  });
+  try {
+    // Loading is inside the try: a command module can fail to load (the native addon).
+    const cmd = entry.load();
+    if (wantsHelp(rest)) {
       process.stdout.write(cmd.help.trimEnd() + '\n');
       return 0;
     }
-  }
-  try {
     return await cmd.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`hmsdk ${name}: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof HmsdkError || err instanceof TypeError || err instanceof RangeError) {
-      process.stderr.write(`hmsdk ${name}: ${err.message}${err instanceof HmsdkError ? ` [${err.code}]` : ''}\n`);
-      return 1;
-    }
-    throw err;
+    const failure = describeFailure(err);
+    process.stderr.write(`hmsdk ${name}: ${failure.line}\n`);
+    return failure.exitCode;
   }
+}
+
+/** `--help` / `-h` before any `--` (after it, they belong to the command being run). */
+function wantsHelp(argv: readonly string[]): boolean {
+  const h = argv.findIndex((w) => w === '--help' || w === '-h');
+  const dd = argv.indexOf('--');
+  return h >= 0 && (dd < 0 || h < dd);
+}
+
+/**
+ * The one line and exit code for an error that ended a command: 2 for a
+ * usage error; 1 for everything else, coded SDK errors with their code, OS
+ * errors with Node's message (it names the call and the path), anything
+ * unexpected as an internal error, still without a stack trace.
+ * @internal
+ */
+export function describeFailure(err: unknown): { line: string; exitCode: number } {
+  if (err instanceof UsageError) return { line: err.message, exitCode: 2 };
+  if (err instanceof HmsdkError) return { line: `${err.message} [${err.code}]`, exitCode: 1 };
+  if (err instanceof TypeError || err instanceof RangeError) return { line: err.message, exitCode: 1 };
+  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') return { line: err.message, exitCode: 1 };
+  const message = err instanceof Error ? err.message : String(err);
+  return { line: `internal error: ${message.split('\n')[0]} (this is a bug in hmsdk; please report it)`, exitCode: 1 };
 }

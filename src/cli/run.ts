@@ -18,6 +18,7 @@ import { HmsdkError } from '../errors';
 import { parseNodeList, readTopology, type Topology } from '../topology';
 import { parseArgs, UsageError } from './args';
 import { parseSize } from './format';
+import { sysRootFlag } from './paths';
 
 /** Help text. */
 export const help = `usage: hmsdk run [options] -- COMMAND [ARGS...]
@@ -268,7 +269,7 @@ export async function run(argv: string[]): Promise<number> {
     opts.verbose = v;
   }
 
-  const topo = readTopology(flags['sys-root'] ? { sysRoot: String(flags['sys-root']) } : {});
+  const topo = readTopology({ sysRoot: sysRootFlag(flags['sys-root']) });
   const plan = buildConf(opts, topo);
   const so = preloadPath();
   const ldPreload = process.env.LD_PRELOAD ? `${so} ${process.env.LD_PRELOAD}` : so;

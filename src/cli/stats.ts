@@ -4,13 +4,14 @@
  * /proc/PID/numa_maps (like `numastat -p`). Reads sysfs through the SDK's
  * one topology reader; does not load the native addon (start-up cost).
  */
-import * as fs from 'node:fs';
 import { HmsdkError } from '../errors';
+import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../kernel-files';
 import { bytesPerNode, readNumaMaps, type NumaMapping } from '../numa-maps';
 import { formatNodeList, readNodeMemory, readTopology } from '../topology';
 import type { MemType, Topology } from '../topology/types';
 import { parseArgs, UsageError } from './args';
 import { colours, human, table } from './format';
+import { sysRootFlag } from './paths';
 
 /** Help text. */
 export const help = `usage: hmsdk stats [options]
@@ -20,7 +21,7 @@ Memory per NUMA node and per tier (NORMAL = DRAM, EXMEM = CXL / expander).
 options:
   -p, --pid PID|NAME   one process's resident memory per node and tier (numa_maps)
   --json               machine-readable output
-  --watch [SECONDS]    redraw every SECONDS (default 2) until Ctrl-C
+  --watch [SECONDS]    redraw every SECONDS (0.1 to 86400, default 2) until Ctrl-C
   --bytes              exact byte counts instead of human units
   --sys-root DIR       read a sysfs tree other than /sys (fixtures, captures)
 
@@ -97,17 +98,20 @@ export function processStats(t: Topology, pid: number, maps: NumaMapping[]) {
 
 function processName(pid: number): string {
   try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return readKernelFile(`/proc/${pid}/comm`, ATTRIBUTE_MAX_BYTES, 'utf8').trim();
   } catch {
     return '?';
   }
 }
 
+/** Entries of /proc: one per process (PID_MAX_LIMIT is 2^22) plus its fixed files. */
+const PROC_MAX_ENTRIES = 2 ** 22 + 1024;
+
 /** Resolve `-p` argument: a PID, or a unique process name. @internal */
 export function resolvePid(arg: string): number {
   if (/^\d+$/.test(arg)) return Number(arg);
   const matches: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
+  for (const d of listKernelDir('/proc', PROC_MAX_ENTRIES)) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     if (processName(Number(d)) === arg) matches.push(Number(d));
   }
@@ -142,6 +146,12 @@ function renderProcess(p: ReturnType<typeof processStats>, fmt: (n: number) => s
   return `process ${p.pid} (${p.name})\n` + table(rows, [false, false, true, true, true, true, true, true]);
 }
 
+// --watch bounds: faster than 0.1 s is a busy loop of sysfs reads; a day is
+// the longest useful interval, and keeps the delay far below setInterval's
+// 2^31-1 ms (beyond it Node fires every millisecond).
+const WATCH_MIN_SECONDS = 0.1;
+const WATCH_MAX_SECONDS = 86_400;
+
 /** Run `hmsdk stats`. */
 export async function run(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, {
@@ -155,9 +165,11 @@ export async function run(argv: string[]): Promise<number> {
   let interval: number | undefined;
   if (flags.watch !== undefined) {
     interval = Number(flags.watch);
-    if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`--watch needs a positive number of seconds, got '${String(flags.watch)}'`);
+    if (!(interval >= WATCH_MIN_SECONDS && interval <= WATCH_MAX_SECONDS)) {
+      throw new UsageError(`--watch needs a number of seconds from ${WATCH_MIN_SECONDS} to ${WATCH_MAX_SECONDS}, got '${String(flags.watch)}'`);
+    }
   }
-  const sysRoot = typeof flags['sys-root'] === 'string' ? flags['sys-root'] : '/sys';
+  const sysRoot = sysRootFlag(flags['sys-root']);
   const pid = typeof flags.pid === 'string' ? resolvePid(flags.pid) : undefined;
   const fmt = flags.bytes ? (n: number) => String(n) : human;
   const t = readTopology({ sysRoot });
@@ -174,15 +186,14 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const tty = process.stdout.isTTY;
-  return new Promise<number>((resolve) => {
+  return new Promise<number>((resolve, reject) => {
     const draw = () => {
       let text: string;
       try {
         text = once();
       } catch (err) {
         clearInterval(timer);
-        process.stderr.write(`hmsdk stats: ${(err as Error).message}\n`);
-        resolve(1);
+        reject(err); // main prints it, like any other failure
         return;
       }
       process.stdout.write(tty && !flags.json ? `\x1b[H\x1b[2J${new Date().toISOString()}  every ${interval}s, Ctrl-C to stop\n${text}\n` : text + '\n');

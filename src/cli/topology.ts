@@ -7,6 +7,7 @@ import { formatNodeList, readTopology } from '../topology';
 import type { NodePerf, Topology } from '../topology/types';
 import { parseArgs, UsageError } from './args';
 import { colours, human, table } from './format';
+import { sysRootFlag } from './paths';
 
 /** Help text. */
 export const help = `usage: hmsdk topology [--json] [--sys-root DIR]
@@ -78,7 +79,7 @@ export function renderTopology(t: Topology): string {
 export async function run(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, { json: { type: 'boolean' }, 'sys-root': { type: 'string' } });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const t = readTopology({ sysRoot: typeof flags['sys-root'] === 'string' ? flags['sys-root'] : '/sys' });
+  const t = readTopology({ sysRoot: sysRootFlag(flags['sys-root']) });
   process.stdout.write((flags.json ? JSON.stringify(t, null, 2) : renderTopology(t)) + '\n');
   return 0;
 }

@@ -13,6 +13,7 @@ import { WORKLOADS, type Workload } from '../policy/model';
 import { parseNodeList, readTopology } from '../topology';
 import { parseArgs, UsageError } from './args';
 import { colours, table } from './format';
+import { sysRootFlag } from './paths';
 
 /** Help text. */
 export const help = `usage: hmsdk weights [options]
@@ -105,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   if (flags.workload !== undefined && !WORKLOADS.includes(flags.workload as Workload)) {
     throw new UsageError(`--workload must be one of ${WORKLOADS.join(', ')}`);
   }
-  const t = readTopology({ sysRoot: typeof flags['sys-root'] === 'string' ? flags['sys-root'] : '/sys' });
+  const t = readTopology({ sysRoot: sysRootFlag(flags['sys-root']) });
   const opts: PlanOptions = {};
   const nodes = nodeList(flags.nodes, '--nodes');
   if (nodes) opts.nodes = nodes;

@@ -67,11 +67,12 @@ export async function runInVm(opts: RunInVmOptions): Promise<RunInVmResult> {
   const kernel = await ensureKernel(opts.kernel, log);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hmsdk-vm-'));
-  const outDir = opts.outDir ?? path.join(tmp, 'out');
-  fs.mkdirSync(outDir, { recursive: true });
-  const outReal = fs.realpathSync(outDir);
-  const cwd = fs.realpathSync(opts.cwd);
   try {
+    // Inside the try: a bad outDir or cwd must not leave the temporary directory behind.
+    const outDir = opts.outDir ?? path.join(tmp, 'out');
+    fs.mkdirSync(outDir, { recursive: true });
+    const outReal = fs.realpathSync(outDir);
+    const cwd = fs.realpathSync(opts.cwd);
     const nonce = crypto.randomBytes(6).toString('hex');
     const initrd = path.join(tmp, 'initrd.gz');
     writeRunInitrd(kernel, {

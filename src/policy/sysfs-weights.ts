@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { HmsdkError } from '../errors';
+import { ATTRIBUTE_MAX_BYTES, readKernelFile } from '../kernel-files';
 import type { NumaNode, Topology } from '../topology/types';
 import type { InterleavePlan } from './plan';
 import { KERNEL_MAX_WEIGHT, checkArray, checkInt, checkNodeId } from './validate';
@@ -142,11 +143,18 @@ export interface SysfsIo {
   writeFileSync(p: string, data: string): void;
 }
 
+// The real file system, reading through the one bounded kernel-file reader.
+const kernelIo: SysfsIo = {
+  statSync: (p) => fs.statSync(p),
+  readFileSync: (p, encoding) => readKernelFile(p, ATTRIBUTE_MAX_BYTES, encoding),
+  writeFileSync: (p, data) => fs.writeFileSync(p, data),
+};
+
 /** Options of {@link applySystemWeights}. */
 export interface ApplyOptions {
   /** Check and report only; write nothing. */
   dryRun: boolean;
-  /** File-system calls; default `node:fs`. */
+  /** File-system calls; default `node:fs` (reads bounded to kernel attribute size). */
   io?: SysfsIo;
 }
 
@@ -188,7 +196,7 @@ export function applySystemWeights(writes: readonly SysfsWeightWrite[], options:
   if (typeof options !== 'object' || options === null || typeof options.dryRun !== 'boolean') {
     throw new TypeError('options.dryRun must be a boolean');
   }
-  const io: SysfsIo = options.io ?? fs;
+  const io: SysfsIo = options.io ?? kernelIo;
   const list = checkArray('writes', writes).map((w, i) => {
     if (typeof w !== 'object' || w === null) throw new TypeError(`writes[${i}] must be an object`);
     const { path: p, node, value } = w as SysfsWeightWrite;

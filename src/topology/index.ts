@@ -1,8 +1,8 @@
 /**
  * Topology: the SDK's one sysfs reader and its data model.
  *
- * Kept deliberately small (node:fs and the error class only) because
- * `hmsdk stats` imports it on its start-up path.
+ * Kept deliberately small (node:fs, the error class and the kernel-file
+ * reader only) because `hmsdk stats` imports it on its start-up path.
  */
 export type { MemType, NodePerf, NumaNode, Topology, WeightedInterleaveInfo } from './types';
 export { readTopology, readNodeMemory, nodeIdsOf } from './read';

@@ -63,6 +63,9 @@ export interface NodeMemory {
   free: number;
 }
 
+/** Entries the CXL region walk may list in total (see `readCxl`). */
+const CXL_WALK_MAX_ENTRIES = 100_000;
+
 const PERF_FILES = ['read_bandwidth', 'write_bandwidth', 'read_latency', 'write_latency'] as const;
 
 function readPerf(nodeDir: string, access: 0 | 1): NodePerf | undefined {
@@ -130,13 +133,25 @@ function readCxl(root: string): { devices: string[]; evidence: Map<number, Set<s
     s.add(what);
   };
   const cxlDir = `${root}/bus/cxl/devices`;
-  const devices = listDir(cxlDir).sort(naturalCompare);
+  // The region walk nests three listings. Its depth is fixed, but in a
+  // hostile tree whose entries are symlinks back to one big directory the
+  // work multiplies per level; real CXL buses list a few dozen entries per
+  // device, so a budget over the whole walk bounds the work without ever
+  // limiting a real machine.
+  let budget = CXL_WALK_MAX_ENTRIES;
+  const list = (dir: string): string[] => {
+    const names = listDir(dir);
+    budget -= names.length;
+    if (budget < 0) throw new HmsdkError('ECONFIG', `the CXL region walk under ${cxlDir} listed more than ${CXL_WALK_MAX_ENTRIES} entries (symlinks looping back?); stopped at ${dir}`);
+    return names;
+  };
+  const devices = list(cxlDir).sort(naturalCompare);
   for (const dev of devices) {
     if (!/^region\d+$/.test(dev)) continue;
     const regionDir = `${cxlDir}/${dev}`;
-    for (const dr of listDir(regionDir)) {
+    for (const dr of list(regionDir)) {
       if (!/^dax_region\d+$/.test(dr)) continue;
-      for (const dx of listDir(`${regionDir}/${dr}`)) {
+      for (const dx of list(`${regionDir}/${dr}`)) {
         if (/^dax\d+\.\d+$/.test(dx)) add(readInt(`${regionDir}/${dr}/${dx}/target_node`), dev);
       }
     }
@@ -214,6 +229,10 @@ function ns(n: number | undefined): string {
  * @throws HmsdkError `ECONFIG` when `HMSDK_EXMEM_NODES` is malformed or names
  *   a node that is not an online memory node
  * @throws RangeError when a sysfs list file holds something that is not a list
+ * @throws HmsdkError `ECONFIG` when a path of the tree holds something no
+ *   sysfs has there: a directory, FIFO, device or symlink where an attribute
+ *   file belongs, a file above 64 KiB, a symlink loop, or a directory with
+ *   more entries than any kernel lists
  * @example
  * ```ts
  * const t = readTopology();
@@ -429,7 +448,8 @@ export function readTopology(options: ReadTopologyOptions = {}): Topology {
  * @param nodeId - node id
  * @param sysRoot - sysfs root, default "/sys"
  * @throws TypeError / RangeError when `nodeId` is not a non-negative integer
- * @throws HmsdkError `ENODEV` when the node has no meminfo (not online)
+ * @throws HmsdkError `ENODEV` when the node has no meminfo (not online);
+ *   `ECONFIG` when its meminfo is not a regular file of at most 64 KiB
  * @example
  * ```ts
  * const { total, free } = readNodeMemory(1);

@@ -1,9 +1,12 @@
 /**
  * Small pure helpers for sysfs text: node/cpu list syntax, meminfo, and file
- * readers that turn "absent" into `undefined`. No state, no heavy imports:
+ * readers that turn "absent" into `undefined`. The readers go through the
+ * one safe reader of kernel files (src/kernel-files.ts), so a directory,
+ * FIFO, device, symlink or oversized file where an attribute belongs is an
+ * HmsdkError `ECONFIG`, never a hang. No state, no heavy imports:
  * `hmsdk stats` loads this file on its start-up path.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile, SYSFS_DIR_MAX_ENTRIES } from '../kernel-files';
 
 /** Largest id {@link parseNodeList} accepts (NR_CPUS tops out at 8192; this guards against huge ranges). */
 export const MAX_LIST_ID = 65535;
@@ -102,10 +105,13 @@ function isAbsent(err: unknown): boolean {
  * Other errors (EMFILE, ...) are thrown.
  *
  * @param path - absolute path
+ * @throws HmsdkError `ECONFIG` when the path is not a regular file (a
+ *   directory, FIFO, device, symlink, symlink loop) or holds more than
+ *   64 KiB, more than any sysfs attribute
  */
 export function readText(path: string): string | undefined {
   try {
-    return readFileSync(path, 'latin1');
+    return readKernelFile(path, ATTRIBUTE_MAX_BYTES, 'latin1');
   } catch (err) {
     if (isAbsent(err)) return undefined;
     throw err;
@@ -129,11 +135,16 @@ export function readInt(path: string): number | undefined {
  * Read a file in list syntax (see {@link parseNodeList}); `undefined` when absent.
  *
  * @param path - absolute path
- * @throws RangeError when the file exists but its content is not a list
+ * @throws RangeError naming the path when the file exists but its content is not a list
  */
 export function readList(path: string): number[] | undefined {
   const t = readText(path);
-  return t === undefined ? undefined : parseNodeList(t);
+  if (t === undefined) return undefined;
+  try {
+    return parseNodeList(t);
+  } catch (err) {
+    throw new RangeError(`${path}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**
@@ -141,10 +152,11 @@ export function readList(path: string): number[] | undefined {
  * `[]` when it is absent. Order is the file system's.
  *
  * @param path - absolute path
+ * @throws HmsdkError `ECONFIG` on a symlink loop or more than 65536 entries
  */
 export function listDir(path: string): string[] {
   try {
-    return readdirSync(path);
+    return listKernelDir(path, SYSFS_DIR_MAX_ENTRIES);
   } catch (err) {
     if (isAbsent(err)) return [];
     throw err;
@@ -156,10 +168,11 @@ export function listDir(path: string): string[] {
  * absent, to tell "no such feature" from "feature with no entries".
  *
  * @param path - absolute path
+ * @throws HmsdkError `ECONFIG` on a symlink loop or more than 65536 entries
  */
 export function listDirIfExists(path: string): string[] | undefined {
   try {
-    return readdirSync(path);
+    return listKernelDir(path, SYSFS_DIR_MAX_ENTRIES);
   } catch (err) {
     if (isAbsent(err)) return undefined;
     throw err;
