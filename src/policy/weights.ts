@@ -38,7 +38,7 @@
  * 3:1 (error 0.76 pp) for 204800:65536. `planInterleave` reports both.
  */
 
-import { KERNEL_MAX_WEIGHT, checkArray, checkInt, checkNonNegative, checkPositive } from './validate';
+import { KERNEL_MAX_WEIGHT, checkInt, checkNonNegative, checkPositive, readList } from '../validate';
 
 /** How {@link reduceWeights} turns a ratio into integers. See the file header. */
 export type WeightMethod = 'kernel-auto' | 'hmsdk' | 'exact';
@@ -96,7 +96,7 @@ export const EXACT_DEFAULT_TOLERANCE_PP = 1;
  * ```
  */
 export function reduceWeights(values: readonly number[], opts: ReduceWeightsOptions = {}): ReducedWeights {
-  const vals = checkArray('values', values).map((v, i) => checkNonNegative(`values[${i}]`, v));
+  const vals = readList('values', values).map((v, i) => checkNonNegative(`values[${i}]`, v));
   if (vals.length === 0) throw new RangeError('values must not be empty');
   const total = vals.reduce((a, b) => a + b, 0);
   if (total <= 0) throw new RangeError('values must not all be zero');
@@ -206,7 +206,7 @@ function exact(ideal: readonly number[], max: number, opts: ReduceWeightsOptions
   const tolerance = opts.tolerance === undefined ? EXACT_DEFAULT_TOLERANCE_PP : checkNonNegative('opts.tolerance', opts.tolerance);
   let caps: number[] | undefined;
   if (opts.capShares !== undefined) {
-    const arr = checkArray('opts.capShares', opts.capShares);
+    const arr = readList('opts.capShares', opts.capShares);
     if (arr.length !== n) throw new RangeError(`opts.capShares must have ${n} entries, got ${arr.length}`);
     caps = arr.map((c, i) => Math.min(1, checkPositive(`opts.capShares[${i}]`, c)));
   }
