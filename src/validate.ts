@@ -187,7 +187,7 @@ function isArray(name: string, value: unknown): boolean {
   try {
     return Array.isArray(value);
   } catch (err) {
-    throw new TypeError(`${name} must be an array, got a revoked Proxy`, { cause: err }); // Array.isArray throws only for those
+    throw new TypeError(`${name} could not be read (a revoked Proxy)`, { cause: err }); // Array.isArray throws only for those
   }
 }
 
