@@ -57,11 +57,6 @@ function markState(ab: ArrayBuffer, state: BufferState): void {
   }
 }
 
-/** True when `ab` was allocated by hmsdk (freed or not). @internal */
-export function isOwned(ab: ArrayBuffer): boolean {
-  return stateOf(ab) !== undefined;
-}
-
 /* Views made by subarray()/slice() are plain Buffers: disposing a part must
  * not free the whole allocation. (A static Symbol.species getter would do
  * this too, but makes every construction of the class ~2 us slower in V8.) */

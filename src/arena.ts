@@ -39,7 +39,7 @@ export class Arena implements Disposable {
   constructor(chunkBytes: number, options?: AllocateOptions) {
     this.chunkBytes = checkSize('bytes', chunkBytes);
     const request = checkAllocateOptions('options', options);
-    this.request = request.zero === undefined ? { ...request, zero: false } : request;
+    this.request = request.zero === undefined ? Object.freeze({ ...request, zero: false }) : request;
     this.current = this.grow();
   }
 

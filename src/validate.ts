@@ -35,10 +35,10 @@
 import { types } from 'node:util';
 import { type AllocateOptions, MAX_SIZE, type Policy, type Tier } from './options';
 
-/** Highest NUMA node id (the kernel's MAX_NUMNODES is at most 1024). @internal */
-export const MAX_NODE_ID = 1023;
-/** Most entries a caller's list or record may have (node lists, weights). @internal */
-export const MAX_LIST_ENTRIES = 1024;
+/** Highest NUMA node id (the kernel's MAX_NUMNODES is at most 1024). */
+const MAX_NODE_ID = 1023;
+/** Most entries a caller's list or record may have (node lists, weights). */
+const MAX_LIST_ENTRIES = 1024;
 /** Lowest value the kernel accepts in `weighted_interleave/nodeN`. */
 export const KERNEL_MIN_WEIGHT = 1;
 /** Highest value the kernel accepts in `weighted_interleave/nodeN` (a u8). */

@@ -39,7 +39,7 @@ import type { NumaNode, Topology } from '../topology/types';
 import { availableBytes, capSplit, nodeReserve } from './capacity';
 import { WORKLOADS, linkBandwidth, linkBandwidthLabel, optimalSplit, predictBandwidth, splitLatency, type Workload } from './model';
 import { hmatLinkPerf, type LinkPerf } from './perf';
-import { checkFinite, checkInt, checkNodeList, checkPositive, checkWeight, KERNEL_MAX_WEIGHT, readList, readNodeRecord, readOwnProperty } from '../validate';
+import { checkFinite, checkInt, checkNodeList, checkOneOf, checkPositive, checkWeight, KERNEL_MAX_WEIGHT, readList, readNodeRecord, readOwnProperty } from '../validate';
 
 /** Most CPUs a caller may list (the kernel's NR_CPUS tops out at 8192). */
 const MAX_CPUS = 8192;
@@ -186,8 +186,7 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
   const notes: string[] = [];
   const warnings: string[] = [];
 
-  const workload = options.workload ?? 'mixed';
-  if (!WORKLOADS.includes(workload)) throw new RangeError(`options.workload must be one of ${WORKLOADS.join(', ')}, got ${String(workload)}`);
+  const workload = options.workload === undefined ? 'mixed' : checkOneOf('options.workload', options.workload, WORKLOADS);
   const readFraction = options.readFraction === undefined ? undefined : checkFinite('options.readFraction', options.readFraction);
   if (readFraction !== undefined && (readFraction < 0 || readFraction > 1)) {
     throw new RangeError(`options.readFraction must be in 0..1, got ${readFraction}`);

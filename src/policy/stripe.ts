@@ -31,7 +31,7 @@
  * stripes would need 16384 segments; it gets 8 MiB stripes and 4096.
  */
 
-import { checkInt, checkNodeList, checkWeight, readList } from '../validate';
+import { checkInt, checkNodeList, checkPowerOfTwo, checkWeight, readList } from '../validate';
 
 /** Options of {@link stripeSegments}. */
 export interface StripeOptions {
@@ -209,7 +209,5 @@ function layoutStats(size: number, w: readonly number[], unit: number): { segmen
 }
 
 function checkPageSize(name: string, value: number): number {
-  const v = checkInt(name, value, 1, 2 ** 30);
-  if ((v & (v - 1)) !== 0) throw new RangeError(`${name} must be a power of two, got ${v}`);
-  return v;
+  return checkPowerOfTwo(name, value, 1, 2 ** 30);
 }

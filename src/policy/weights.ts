@@ -38,10 +38,11 @@
  * 3:1 (error 0.76 pp) for 204800:65536. `planInterleave` reports both.
  */
 
-import { KERNEL_MAX_WEIGHT, checkInt, checkNonNegative, checkPositive, readList } from '../validate';
+import { KERNEL_MAX_WEIGHT, checkInt, checkNonNegative, checkOneOf, checkPositive, readList } from '../validate';
 
 /** How {@link reduceWeights} turns a ratio into integers. See the file header. */
 export type WeightMethod = 'kernel-auto' | 'hmsdk' | 'exact';
+const METHODS: readonly WeightMethod[] = ['kernel-auto', 'hmsdk', 'exact'];
 
 /** Options of {@link reduceWeights}. */
 export interface ReduceWeightsOptions {
@@ -101,7 +102,7 @@ export function reduceWeights(values: readonly number[], opts: ReduceWeightsOpti
   const total = vals.reduce((a, b) => a + b, 0);
   if (total <= 0) throw new RangeError('values must not all be zero');
   const max = opts.max === undefined ? KERNEL_MAX_WEIGHT : checkInt('opts.max', opts.max, 1, KERNEL_MAX_WEIGHT);
-  const method = opts.method ?? 'exact';
+  const method = opts.method === undefined ? 'exact' : checkOneOf('opts.method', opts.method, METHODS);
   const ideal = vals.map((v) => v / total);
 
   let weights: number[];
@@ -115,8 +116,6 @@ export function reduceWeights(values: readonly number[], opts: ReduceWeightsOpti
     case 'exact':
       weights = exact(ideal, max, opts);
       break;
-    default:
-      throw new RangeError(`opts.method must be 'kernel-auto', 'hmsdk' or 'exact', got ${String(method)}`);
   }
   return { weights, error: shareError(weights, ideal) };
 }
