@@ -17,29 +17,44 @@
  */
 import { HmsdkError } from './errors';
 import { F_POPULATE, F_ZERO, native } from './native';
-import { type AllocateOptions, checkOptions, checkSize } from './options';
+import { type AllocateOptions, MAX_SIZE } from './options';
 import { resolvePlacement, type ResolvedPlacement } from './placement';
+import {
+  type AllocateRequest,
+  byteLengthOf,
+  byteRangeOf,
+  type ByteRange,
+  checkAllocateOptions,
+  checkInt,
+  checkSize,
+  describe as describeValue,
+  typedArrayBufferOf,
+  typedArrayLengthOf,
+} from './validate';
 
 /** A Node Buffer whose pages were placed by hmsdk; `using` frees it. */
 export type PlacedBuffer = Buffer & Disposable;
 
-/* Marks an ArrayBuffer the SDK freed, to tell a double free from a buffer
- * detached elsewhere. A property on the (detached) buffer costs a cached
- * shape transition; a WeakSet of every freed buffer made GC ephemeron work
- * grow with the number of frees. */
-const kFreed = Symbol('hmsdk.freed');
-const freed = {
-  add(ab: ArrayBuffer): void {
-    try {
-      (ab as unknown as Record<symbol, boolean>)[kFreed] = true;
-    } catch {
-      /* a frozen ArrayBuffer: double free is then reported as EDETACHED */
-    }
-  },
-  has(ab: ArrayBuffer): boolean {
-    return (ab as unknown as Record<symbol, boolean | undefined>)[kFreed] === true;
-  },
-};
+/* Marks every ArrayBuffer the SDK hands out ('live') and frees ('freed'),
+ * so ownership and liveness are known before anything is allocated or
+ * released: a foreign buffer is refused without a native call, and a double
+ * free is told from a buffer detached elsewhere. A property on the buffer
+ * costs a cached shape transition; a WeakSet of every freed buffer made GC
+ * ephemeron work grow with the number of frees. */
+const kState = Symbol('hmsdk.state');
+type BufferState = 'live' | 'freed';
+
+function stateOf(ab: ArrayBuffer): BufferState | undefined {
+  return (ab as unknown as Record<symbol, BufferState | undefined>)[kState];
+}
+
+function markState(ab: ArrayBuffer, state: BufferState): void {
+  try {
+    (ab as unknown as Record<symbol, BufferState>)[kState] = state;
+  } catch {
+    /* a frozen ArrayBuffer: a later double free is then reported as EDETACHED */
+  }
+}
 
 /* Views made by subarray()/slice() are plain Buffers: disposing a part must
  * not free the whole allocation. (A static Symbol.species getter would do
@@ -104,6 +119,7 @@ export function allocPlaced(size: number, p: ResolvedPlacement, flags: number, a
   const addon = native();
   const r = p.kind === 'kernel' ? addon.alloc(p.id, size, align, flags) : addon.allocStripe(size, p.nodes, p.weights, 0, flags);
   if (typeof r === 'number') throw allocError(size, `${size} bytes ${describe(p)}`);
+  markState(r, 'live');
   return new PlacedBufferImpl(r) as unknown as PlacedBuffer;
 }
 
@@ -121,10 +137,14 @@ export function allocPlaced(size: number, p: ResolvedPlacement, flags: number, a
  *   `ENOMEM`, `ENOTSUP`, `ESYSCALL`.
  */
 export function allocate(size: number, options?: AllocateOptions): PlacedBuffer {
-  checkSize(size);
-  const opts = checkOptions(options);
-  const flags = (opts.zero === false ? 0 : F_ZERO) | (opts.populate ? F_POPULATE : 0);
-  return allocPlaced(size, resolvePlacement(opts), flags);
+  checkSize('size', size);
+  return allocateRequest(size, checkAllocateOptions('options', options));
+}
+
+/** Allocate `size` (validated) bytes under validated options; zeroed unless `zero: false`. @internal */
+export function allocateRequest(size: number, request: AllocateRequest): PlacedBuffer {
+  const flags = (request.zero === false ? 0 : F_ZERO) | (request.populate ? F_POPULATE : 0);
+  return allocPlaced(size, resolvePlacement(request.placement), flags);
 }
 
 /**
@@ -150,23 +170,35 @@ export type TypedArrayConstructor<T> = {
  * ```
  */
 export function allocateTyped<T extends ArrayBufferView>(type: TypedArrayConstructor<T>, length: number, options?: AllocateOptions): T & Disposable {
-  if (typeof type !== 'function' || typeof type.BYTES_PER_ELEMENT !== 'number') {
-    throw new TypeError('type must be a typed-array constructor such as Float32Array');
+  if (typeof type !== 'function') throw new TypeError(`type must be a typed-array constructor such as Float32Array, got ${describeValue(type)}`);
+  let bytesPerElement: unknown;
+  try {
+    bytesPerElement = type.BYTES_PER_ELEMENT; // read once: a getter may answer differently each time
+  } catch (err) {
+    throw new TypeError('type.BYTES_PER_ELEMENT could not be read (its getter threw)', { cause: err });
   }
-  checkSize(length, 'length');
-  const buf = allocate(length * type.BYTES_PER_ELEMENT, options);
-  const arr = new type(buf.buffer as ArrayBuffer, 0, length) as T & Disposable;
+  const elementBytes = checkInt('type.BYTES_PER_ELEMENT', bytesPerElement, 1, 8);
+  checkSize('length', length);
+  if (length * elementBytes > MAX_SIZE) {
+    throw new RangeError(`length ${length} × ${elementBytes} bytes exceeds the largest buffer this runtime supports (${MAX_SIZE} bytes)`);
+  }
+  const buf = allocateRequest(length * elementBytes, checkAllocateOptions('options', options));
+  const ab = buf.buffer as ArrayBuffer;
+  // The constructor is the caller's code: whatever it does, the buffer must
+  // not outlive a failed call.
+  let arr: T & Disposable;
+  try {
+    arr = new type(ab, 0, length) as T & Disposable;
+  } catch (err) {
+    if (stateOf(ab) === 'live') free(buf);
+    throw new TypeError(`type could not construct a view of ${length} elements (the constructor threw)`, { cause: err });
+  }
+  if (typedArrayBufferOf(arr) !== ab || typedArrayLengthOf(arr) !== length || stateOf(ab) !== 'live') {
+    if (stateOf(ab) === 'live') free(buf);
+    throw new TypeError(`type must construct a typed array over the whole buffer it is given (${describeValue(type)} did not)`);
+  }
   Object.defineProperty(arr, Symbol.dispose, { value: () => free(arr), enumerable: false });
   return arr;
-}
-
-function arrayBufferOf(buf: unknown, name: string): ArrayBuffer {
-  if (buf instanceof ArrayBuffer) return buf;
-  if (ArrayBuffer.isView(buf)) {
-    const ab = buf.buffer;
-    if (ab instanceof ArrayBuffer) return ab;
-  }
-  throw new TypeError(`${name} must be a Buffer, typed array or ArrayBuffer from hmsdk, got ${buf === null ? 'null' : typeof buf}`);
 }
 
 /**
@@ -186,30 +218,54 @@ function arrayBufferOf(buf: unknown, name: string): ArrayBuffer {
  *   owner is collected); TypeError for a non-buffer.
  */
 export function free(buf: ArrayBuffer | ArrayBufferView): void {
-  const ab = arrayBufferOf(buf, 'buffer');
+  const ab = assertOwned(byteRangeOf('buffer', buf).buffer, 'buffer', 'EDOUBLEFREE');
   const r = native().free(ab);
   if (r === 0) {
-    freed.add(ab);
+    markState(ab, 'freed');
     return;
   }
-  throw freeError(r, ab);
+  if (r === 1) throw detachedError('buffer');
+  if (r === 2) throw foreignError('buffer');
+  throw new HmsdkError('ESYSCALL', 'napi_detach_arraybuffer failed: buffer was not freed');
 }
 
-function freeError(r: number, ab: ArrayBuffer): HmsdkError {
-  if (r === 1) {
-    return freed.has(ab)
-      ? new HmsdkError('EDOUBLEFREE', 'buffer was already freed')
-      : new HmsdkError('EDETACHED', 'buffer is detached (transferred or detached elsewhere); hmsdk releases it when its new owner is collected');
-  }
-  if (r === 2) return new HmsdkError('EFOREIGN', 'buffer was not allocated by hmsdk (or is a copy of one)');
-  return new HmsdkError('ESYSCALL', 'napi_detach_arraybuffer failed: buffer was not freed');
+function foreignError(name: string): HmsdkError {
+  return new HmsdkError('EFOREIGN', `${name} was not allocated by hmsdk (or is a copy of one)`);
 }
 
-/** Throw the right error if `buf` is not a live hmsdk buffer. @internal */
-export function assertLive(buf: ArrayBuffer | ArrayBufferView, name = 'buffer'): ArrayBuffer {
-  const ab = arrayBufferOf(buf, name);
-  if (freed.has(ab)) throw new HmsdkError('EFREED', `${name} was freed`);
+function detachedError(name: string): HmsdkError {
+  return new HmsdkError('EDETACHED', `${name} is detached (transferred or detached elsewhere); hmsdk releases it when its new owner is collected`);
+}
+
+/**
+ * Throw unless `ab` is a live hmsdk buffer: `freedCode` (EFREED, or
+ * EDOUBLEFREE for a free) when the SDK freed it, EFOREIGN when it is not the
+ * SDK's, EDETACHED when someone else detached it.
+ */
+function assertOwned(ab: ArrayBuffer, name: string, freedCode: 'EFREED' | 'EDOUBLEFREE'): ArrayBuffer {
+  const state = stateOf(ab);
+  if (state === 'freed') throw new HmsdkError(freedCode, freedCode === 'EDOUBLEFREE' ? `${name} was already freed` : `${name} was freed`);
+  if (state === undefined) throw foreignError(name);
+  if (byteLengthOf(ab) === 0) throw detachedError(name); // the SDK never hands out empty buffers
   return ab;
+}
+
+/**
+ * The byte range of `buf`, which must be a live hmsdk buffer or a view of
+ * one: EFREED, EFOREIGN or EDETACHED otherwise (TypeError for a non-buffer).
+ * @internal
+ */
+export function assertOwnedLive(buf: unknown, name = 'buffer'): ByteRange {
+  const range = byteRangeOf(name, buf);
+  assertOwned(range.buffer, name, 'EFREED');
+  return range;
+}
+
+/** The byte range of `buf`; EFREED for an hmsdk buffer that was freed (foreign buffers pass). @internal */
+export function assertLive(buf: unknown, name = 'buffer'): ByteRange {
+  const range = byteRangeOf(name, buf);
+  if (stateOf(range.buffer) === 'freed') throw new HmsdkError('EFREED', `${name} was freed`);
+  return range;
 }
 
 /** Where a buffer's pages are: the kernel's answer (move_pages), per node. */
@@ -238,11 +294,13 @@ export interface PageLocation {
  * ```
  */
 export function where(buf: ArrayBuffer | ArrayBufferView): PageLocation {
-  const ab = assertLive(buf);
-  if (ab.byteLength === 0) {
+  const range = assertLive(buf);
+  if (range.byteLength === 0) {
     return { nodes: {}, absent: 0, other: 0, total: 0, pageSize: native().info().pageSize };
   }
-  const r = native().where(buf);
+  // The addon takes an ArrayBuffer or a typed array: a fresh Uint8Array over
+  // the range keeps DataViews (and own `buffer` properties) away from it.
+  const r = native().where(new Uint8Array(range.buffer, range.byteOffset, range.byteLength));
   if (typeof r === 'number') throw new HmsdkError('ESYSCALL', `move_pages failed with errno ${-r}`, { syscall: 'move_pages', errno: -r });
   let total = r.absent + r.other;
   for (const n of Object.values(r.nodes)) total += n;

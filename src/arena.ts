@@ -6,10 +6,20 @@
  * detaches every chunk at once, so every view of the arena drops to length
  * 0 together (safe, like a region), then releases the pages. When a chunk
  * is full the arena maps another one of the same size and placement.
+ *
+ * Offsets are plain (53-bit exact) arithmetic: alignment rounds up with
+ * division, not with a 32-bit mask, so chunks above 2 GiB stay correct.
+ * Freeing a view with free() frees its whole chunk (it is one allocation):
+ * the arena then refuses to carve more from that chunk (EFREED) and
+ * dispose() skips it.
  */
-import { allocate, free, type PlacedBuffer } from './alloc';
+import { allocateRequest, free, type PlacedBuffer } from './alloc';
 import { HmsdkError } from './errors';
-import { type AllocateOptions, checkSize } from './options';
+import type { AllocateOptions } from './options';
+import { type AllocateRequest, byteLengthOf, checkAllocateOptions, checkPowerOfTwo, checkSize } from './validate';
+
+/** Largest alignment {@link Arena.alloc} accepts (a page). */
+const MAX_ALIGN = 4096;
 
 /* Views are plain Buffers (the prototype chain includes Buffer.prototype). */
 class ArenaView extends Uint8Array {}
@@ -18,7 +28,7 @@ Object.setPrototypeOf(ArenaView.prototype, Buffer.prototype);
 /** A bump-pointer region of placed memory. See {@link createArena}. */
 export class Arena implements Disposable {
   private readonly chunkBytes: number;
-  private readonly options: AllocateOptions;
+  private readonly request: AllocateRequest;
   private readonly chunks: PlacedBuffer[] = [];
   private current: ArrayBuffer;
   private offset = 0;
@@ -26,14 +36,15 @@ export class Arena implements Disposable {
   private handed = 0;
 
   /** @internal use {@link createArena} */
-  constructor(chunkBytes: number, options: AllocateOptions) {
-    this.chunkBytes = chunkBytes;
-    this.options = { ...options, zero: options.zero ?? false };
+  constructor(chunkBytes: number, options?: AllocateOptions) {
+    this.chunkBytes = checkSize('bytes', chunkBytes);
+    const request = checkAllocateOptions('options', options);
+    this.request = request.zero === undefined ? Object.freeze({ ...request, zero: false }) : request;
     this.current = this.grow();
   }
 
   private grow(): ArrayBuffer {
-    const chunk = allocate(this.chunkBytes, this.options);
+    const chunk = allocateRequest(this.chunkBytes, this.request);
     this.chunks.push(chunk);
     this.offset = 0;
     return chunk.buffer as ArrayBuffer;
@@ -44,10 +55,14 @@ export class Arena implements Disposable {
    * Sizes above the chunk size are refused (RangeError): use {@link allocate}.
    */
   alloc(size: number, align = 8): Buffer {
+    checkSize('size', size);
+    checkPowerOfTwo('align', align, 1, MAX_ALIGN);
     if (this.disposed) throw new HmsdkError('EFREED', 'arena was disposed');
-    if (typeof size !== 'number' || !(size > 0) || !Number.isInteger(size)) checkSize(size);
     if (size > this.chunkBytes) throw new RangeError(`size ${size} exceeds the arena chunk size ${this.chunkBytes}`);
-    let off = (this.offset + align - 1) & ~(align - 1);
+    let off = Math.ceil(this.offset / align) * align;
+    if (off + size <= this.chunkBytes && byteLengthOf(this.current) === 0) {
+      throw new HmsdkError('EFREED', 'the arena chunk was freed (free() on an arena view frees its whole chunk)');
+    }
     if (off + size > this.chunkBytes) {
       this.current = this.grow();
       off = 0;
@@ -67,12 +82,25 @@ export class Arena implements Disposable {
     return this.chunks.length * this.chunkBytes;
   }
 
-  /** Detach every view at once, then release the memory. Idempotent. */
+  /**
+   * Detach every view at once, then release the memory. Idempotent. Every
+   * chunk is released even if one fails; a chunk the caller already freed
+   * (free() on one of its views) is skipped. Any other failure is thrown
+   * after all chunks were tried.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const c of this.chunks) free(c);
+    let first: unknown;
+    for (const c of this.chunks) {
+      try {
+        free(c);
+      } catch (err) {
+        if (!(err instanceof HmsdkError && err.code === 'EDOUBLEFREE')) first ??= err;
+      }
+    }
     this.chunks.length = 0;
+    if (first !== undefined) throw first;
   }
 
   /** Same as {@link Arena.dispose}, for `using`. */
@@ -92,7 +120,6 @@ export class Arena implements Disposable {
  * // ... at scope exit every view is detached and the pages released
  * ```
  */
-export function createArena(bytes: number, options: AllocateOptions = {}): Arena {
-  checkSize(bytes, 'bytes');
+export function createArena(bytes: number, options?: AllocateOptions): Arena {
   return new Arena(bytes, options);
 }

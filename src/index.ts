@@ -44,5 +44,6 @@ export {
   s_stats_node_print,
   s_stats_print,
 } from './smdk';
-export { readTopology, type ReadTopologyOptions } from './topology';
+export { readTopology } from './read-topology';
+export type { ReadTopologyOptions } from './topology';
 export type { MemType, NodePerf, NumaNode, Topology, WeightedInterleaveInfo } from './topology/types';

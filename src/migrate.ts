@@ -6,11 +6,12 @@
  * it. Pages that could not move (busy, target full) stay where they were and
  * are reported in the counts.
  */
-import { allocError, assertLive } from './alloc';
+import { allocError, assertOwnedLive } from './alloc';
 import { HmsdkError } from './errors';
 import { native } from './native';
-import { type AllocateOptions, checkOptions } from './options';
+import type { AllocateOptions } from './options';
 import { resolvePlacement } from './placement';
+import { checkAllocateOptions } from './validate';
 
 /** Options of {@link migrate}: the target, as for {@link allocate} (no `populate`/`zero`). */
 export type MigrateOptions = Pick<AllocateOptions, 'tier' | 'node' | 'nodes' | 'policy' | 'weights' | 'fallback'>;
@@ -43,10 +44,11 @@ export interface MigrateResult {
  *   `EFREED`, `EFOREIGN`; TypeError/RangeError for bad options.
  */
 export function migrate(buf: ArrayBuffer | ArrayBufferView, options: MigrateOptions): MigrateResult {
-  const ab = assertLive(buf);
-  const opts = checkOptions(options);
-  if ('populate' in opts || 'zero' in opts) throw new TypeError('options.populate / options.zero do not apply to migrate');
-  const p = resolvePlacement(opts);
+  // Options first: their getters are caller code and may free `buf`, which
+  // is checked after them.
+  const request = checkAllocateOptions('options', options, true);
+  const ab = assertOwnedLive(buf).buffer;
+  const p = resolvePlacement(request.placement);
   if (p.kind !== 'kernel') {
     throw new HmsdkError('ENOTSUP', 'migrate to a weighted placement needs kernel weighted interleave with the global weights; the userspace stripe applies to new allocations only');
   }

@@ -1,7 +1,8 @@
 /**
- * Public option types of the allocation API and their validation. Argument
- * errors are TypeError / RangeError naming the argument; nothing is
- * defaulted silently (an unknown option key is an error).
+ * Public option types and constants of the allocation API. Their validation
+ * (argument errors are TypeError / RangeError naming the argument; nothing
+ * is defaulted silently, an unknown option key is an error) is in
+ * ./validate.ts.
  */
 import { constants as bufferConstants } from 'node:buffer';
 
@@ -58,65 +59,5 @@ export interface AllocateOptions {
   fallback?: 'none' | 'normal';
 }
 
-const KEYS = new Set(['tier', 'node', 'nodes', 'policy', 'weights', 'populate', 'zero', 'fallback']);
-const POLICIES = new Set(['bind', 'preferred', 'interleave', 'weighted']);
-
 /** Largest buffer this runtime can address (`buffer.constants.MAX_LENGTH`). */
 export const MAX_SIZE = bufferConstants.MAX_LENGTH;
-
-/** Validate a byte count argument. @internal */
-export function checkSize(size: unknown, name = 'size'): number {
-  if (typeof size !== 'number') throw new TypeError(`${name} must be a number of bytes, got ${typeof size}`);
-  if (!Number.isInteger(size) || size <= 0) throw new RangeError(`${name} must be a positive integer, got ${size}`);
-  if (size > MAX_SIZE) throw new RangeError(`${name} ${size} exceeds the largest buffer this runtime supports (${MAX_SIZE} bytes)`);
-  return size;
-}
-
-/** Validate a tier argument. @internal */
-export function checkTier(tier: unknown, name = 'type'): Tier {
-  if (tier === 'NORMAL' || tier === 'EXMEM') return tier;
-  throw new TypeError(`${name} must be 'NORMAL' or 'EXMEM' (SMDK_MEM_NORMAL / SMDK_MEM_EXMEM), got ${JSON.stringify(tier)}`);
-}
-
-/** Validate a node id argument (shape only; existence is checked against the topology). @internal */
-export function checkNodeId(node: unknown, name = 'node'): number {
-  if (typeof node !== 'number') throw new TypeError(`${name} must be a node id (number), got ${typeof node}`);
-  if (!Number.isInteger(node) || node < 0 || node > 1023) throw new RangeError(`${name} must be an integer node id 0..1023, got ${node}`);
-  return node;
-}
-
-/** Validate the options object of allocate(). @internal */
-export function checkOptions(opts: unknown): AllocateOptions {
-  if (opts === undefined) return {};
-  if (opts === null || typeof opts !== 'object') throw new TypeError(`options must be an object, got ${opts === null ? 'null' : typeof opts}`);
-  const o = opts as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KEYS.has(k)) throw new TypeError(`options.${k} is not an option (known: ${[...KEYS].join(', ')})`);
-  if (o.tier !== undefined) checkTier(o.tier, 'options.tier');
-  if (o.node !== undefined) checkNodeId(o.node, 'options.node');
-  if (o.nodes !== undefined) {
-    if (!Array.isArray(o.nodes)) throw new TypeError('options.nodes must be an array of node ids');
-    if (o.nodes.length === 0) throw new RangeError('options.nodes must not be empty');
-    o.nodes.forEach((n, i) => checkNodeId(n, `options.nodes[${i}]`));
-    if (new Set(o.nodes).size !== o.nodes.length) throw new RangeError(`options.nodes has duplicates: ${o.nodes.join(',')}`);
-  }
-  if (o.node !== undefined && o.nodes !== undefined) throw new TypeError('options.node and options.nodes are exclusive');
-  if (o.policy !== undefined && !POLICIES.has(o.policy as string)) {
-    throw new TypeError(`options.policy must be one of ${[...POLICIES].join(', ')}, got ${JSON.stringify(o.policy)}`);
-  }
-  for (const b of ['populate', 'zero'] as const) {
-    if (o[b] !== undefined && typeof o[b] !== 'boolean') throw new TypeError(`options.${b} must be a boolean`);
-  }
-  if (o.fallback !== undefined && o.fallback !== 'none' && o.fallback !== 'normal') {
-    throw new TypeError(`options.fallback must be 'none' or 'normal', got ${JSON.stringify(o.fallback)}`);
-  }
-  if (o.weights !== undefined) {
-    if (o.policy !== 'weighted') throw new TypeError("options.weights needs policy: 'weighted'");
-    if (typeof o.weights !== 'object' || o.weights === null) throw new TypeError('options.weights must be an array or an object keyed by node id');
-    for (const [k, w] of Object.entries(o.weights)) {
-      if (typeof w !== 'number' || !Number.isInteger(w) || w < 1 || w > 255) {
-        throw new RangeError(`options.weights[${k}] must be an integer 1..255, got ${String(w)}`);
-      }
-    }
-  }
-  return o as AllocateOptions;
-}

@@ -17,16 +17,18 @@
  * 4. Charging: bytes are charged to the nodes by the weights (weighted), in
  *    equal parts (interleave, multi-node bind/preferred), or to the one node.
  *
- * Resolved placements are registered with the native core once and cached
- * by a key of the options.
+ * Resolution reads only the validated, frozen {@link PlacementRequest}
+ * (src/validate.ts), never the caller's object. Resolved placements are
+ * registered with the native core once and cached by a key of the request.
  * @internal
  */
 import { HmsdkError } from './errors';
 import { MPOL, native } from './native';
-import { type AllocateOptions, checkOptions, type Policy, type Tier } from './options';
+import type { AllocateOptions, Policy, Tier } from './options';
 import { planInterleave } from './policy/plan';
 import { topology } from './system';
 import type { Topology } from './topology/types';
+import { checkAllocateOptions, type PlacementRequest, type WeightsRequest } from './validate';
 
 /** A placement the native core knows. @internal */
 export interface KernelPlacement {
@@ -73,23 +75,22 @@ export function kernelPlacement(policy: Policy, mode: number, nodes: number[], c
   return { kind: 'kernel', id, policy, mode, nodes, charge };
 }
 
-function pickNodes(t: Topology, opts: AllocateOptions, policy: Policy): number[] {
+function pickNodes(t: Topology, req: PlacementRequest): number[] {
   const all = memoryNodeIds(t);
-  if (opts.node !== undefined || opts.nodes !== undefined) {
-    const nodes = opts.node !== undefined ? [opts.node] : [...(opts.nodes as number[])];
-    for (const n of nodes) {
+  if (req.nodes !== undefined) {
+    for (const n of req.nodes) {
       if (!all.includes(n)) throw new HmsdkError('ENODEV', `node ${n} is not an online memory node (memory nodes: ${all.join(',') || 'none'})`);
-      if (opts.tier !== undefined && !tierNodes(t, opts.tier).includes(n)) {
-        throw new RangeError(`node ${n} is not in tier ${opts.tier} (${opts.tier} nodes: ${tierNodes(t, opts.tier).join(',') || 'none'})`);
+      if (req.tier !== undefined && !tierNodes(t, req.tier).includes(n)) {
+        throw new RangeError(`options.nodes: node ${n} is not in tier ${req.tier} (${req.tier} nodes: ${tierNodes(t, req.tier).join(',') || 'none'})`);
       }
     }
-    return nodes;
+    return [...req.nodes];
   }
-  if (opts.tier === undefined && (policy === 'interleave' || policy === 'weighted')) return all;
-  const tier = opts.tier ?? 'NORMAL';
+  if (req.tier === undefined && (req.policy === 'interleave' || req.policy === 'weighted')) return all;
+  const tier = req.tier ?? 'NORMAL';
   let nodes = tierNodes(t, tier);
   if (nodes.length === 0 && tier === 'EXMEM') {
-    if (opts.fallback === 'normal') nodes = tierNodes(t, 'NORMAL');
+    if (req.fallback === 'normal') nodes = tierNodes(t, 'NORMAL');
     else {
       throw new HmsdkError(
         'ENODEV',
@@ -102,24 +103,28 @@ function pickNodes(t: Topology, opts: AllocateOptions, policy: Policy): number[]
   return nodes;
 }
 
-function weightsFor(t: Topology, nodes: number[], opts: AllocateOptions): number[] | undefined {
-  const w = opts.weights;
+function weightsFor(nodes: number[], w: WeightsRequest | undefined): number[] | undefined {
   if (w === undefined) return undefined;
-  if (Array.isArray(w)) {
-    if (w.length !== nodes.length) {
-      throw new RangeError(`options.weights has ${w.length} entries but the placement has ${nodes.length} nodes (${nodes.join(',')})`);
+  if (w.kind === 'list') {
+    if (w.values.length !== nodes.length) {
+      throw new RangeError(`options.weights has ${w.values.length} entries but the placement has ${nodes.length} nodes (${nodes.join(',')})`);
     }
-    return [...w];
+    return [...w.values];
   }
-  const rec = w as Readonly<Record<number, number>>;
-  for (const k of Object.keys(rec)) {
-    if (!nodes.includes(Number(k))) throw new RangeError(`options.weights names node ${k}, which is not among the nodes ${nodes.join(',')}`);
+  const byNode = new Map(w.entries);
+  for (const [n] of w.entries) {
+    if (!nodes.includes(n)) throw new RangeError(`options.weights names node ${n}, which is not among the nodes ${nodes.join(',')}`);
   }
   return nodes.map((n) => {
-    const v = rec[n];
+    const v = byNode.get(n);
     if (v === undefined) throw new RangeError(`options.weights has no weight for node ${n}`);
     return v;
   });
+}
+
+function weightsKey(w: WeightsRequest | undefined): string {
+  if (w === undefined) return '';
+  return w.kind === 'list' ? `list:${w.values.join(',')}` : `node:${w.entries.map(([n, v]) => `${n}=${v}`).join(',')}`;
 }
 
 function sameRatio(a: number[], b: number[]): boolean {
@@ -144,16 +149,14 @@ export function weightedPlacement(t: Topology, nodes: number[], weights: number[
   return { kind: 'stripe', policy: 'weighted', nodes, weights };
 }
 
-/** Resolve validated options into a placement. @internal */
-export function resolvePlacement(opts: AllocateOptions): ResolvedPlacement {
-  const policy: Policy = opts.policy ?? 'bind';
-  const key = `${policy}|${opts.tier ?? ''}|${opts.node ?? ''}|${opts.nodes?.join(',') ?? ''}|${opts.fallback ?? ''}|${
-    opts.weights ? JSON.stringify(opts.weights) : ''
-  }`;
+/** Resolve a validated placement request into a placement. @internal */
+export function resolvePlacement(req: PlacementRequest): ResolvedPlacement {
+  const policy = req.policy;
+  const key = `${policy}|${req.tier ?? ''}|${req.nodes?.join(',') ?? ''}|${req.fallback}|${weightsKey(req.weights)}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const t = topology();
-  const nodes = pickNodes(t, opts, policy);
+  const nodes = pickNodes(t, req);
   const equal = nodes.map(() => 1);
   let out: ResolvedPlacement;
   switch (policy) {
@@ -173,7 +176,7 @@ export function resolvePlacement(opts: AllocateOptions): ResolvedPlacement {
       // Weights: the caller's, else the policy engine's plan for these nodes
       // (HMAT or measured bandwidth; a node the plan drops is left out).
       let wNodes = nodes;
-      let asked = weightsFor(t, nodes, opts);
+      let asked = weightsFor(nodes, req.weights);
       if (asked === undefined) {
         const plan = planInterleave(t, { nodes });
         wNodes = plan.nodes;
@@ -221,7 +224,7 @@ const MODE_NAMES: Record<number, string> = {
  * ```
  */
 export function placementOf(options?: AllocateOptions): PlacementInfo {
-  const p = resolvePlacement(checkOptions(options));
+  const p = resolvePlacement(checkAllocateOptions('options', options).placement);
   if (p.kind === 'stripe') return { path: 'stripe', policy: p.policy, mode: undefined, nodes: p.nodes, weights: p.weights };
   return {
     path: 'kernel',

@@ -14,14 +14,18 @@
  * - Size getters return bytes; 0 is a real value (an empty tier), never an
  *   error: errors throw.
  */
-import { allocPlaced, assertLive, free, type PlacedBuffer } from './alloc';
+import { allocPlaced, assertOwnedLive, free, type PlacedBuffer } from './alloc';
 import { HmsdkError } from './errors';
 import { F_ZERO, native } from './native';
-import { checkNodeId, checkSize, checkTier, type Tier } from './options';
+import { MAX_SIZE, type Tier } from './options';
 import { clearPlacementCache, resolvePlacement, type ResolvedPlacement } from './placement';
 import { formatIn, stats, usedInTier } from './stats';
 import { topology } from './system';
 import { parseNodeList } from './topology';
+import { checkNodeId, checkNodeList, checkOneOf, checkPowerOfTwo, checkSize, checkString, checkTier, DEFAULT_PLACEMENT } from './validate';
+
+/** Longest node list string s_enable_node_interleave parses (every id of 1024 nodes, comma-separated, fits). */
+const MAX_NODE_LIST_CHARS = 8192;
 
 export { SMDK_MEM_EXMEM, SMDK_MEM_NORMAL } from './options';
 
@@ -35,7 +39,10 @@ function placementFor(type: Tier): ResolvedPlacement {
   const tierNodes = type === 'EXMEM' ? t.exmemNodes : t.normalNodes;
   const il = interleaveNodes?.filter((n) => tierNodes.includes(n));
   // Interleave uses the policy engine's bandwidth-aware weights.
-  const p = il && il.length > 0 ? resolvePlacement({ nodes: il, policy: 'weighted' }) : resolvePlacement({ tier: type });
+  const p =
+    il && il.length > 0
+      ? resolvePlacement({ ...DEFAULT_PLACEMENT, nodes: il, policy: 'weighted' })
+      : resolvePlacement({ ...DEFAULT_PLACEMENT, tier: type });
   typePlacement[type] = p;
   return p;
 }
@@ -54,17 +61,18 @@ function resetTypePlacements(): void {
  * ```
  */
 export function s_malloc(type: Tier, size: number): PlacedBuffer {
-  checkTier(type);
-  checkSize(size);
+  checkTier('type', type);
+  checkSize('size', size);
   return allocPlaced(size, placementFor(type), 0);
 }
 
 /** Allocate `num * size` zeroed bytes of `type` memory. */
 export function s_calloc(type: Tier, num: number, size: number): PlacedBuffer {
-  checkTier(type);
-  checkSize(num, 'num');
-  checkSize(size);
-  return allocPlaced(checkSize(num * size, 'num * size'), placementFor(type), F_ZERO);
+  checkTier('type', type);
+  checkSize('num', num);
+  checkSize('size', size);
+  if (num * size > MAX_SIZE) throw new RangeError(`num * size (${num} * ${size}) exceeds the largest buffer this runtime supports (${MAX_SIZE} bytes)`);
+  return allocPlaced(num * size, placementFor(type), F_ZERO);
 }
 
 /**
@@ -81,14 +89,14 @@ export function s_calloc(type: Tier, num: number, size: number): PlacedBuffer {
  * ```
  */
 export function s_realloc(type: Tier, buf: ArrayBufferView | null | undefined, size: number): PlacedBuffer {
-  checkTier(type);
-  checkSize(size);
+  checkTier('type', type);
+  checkSize('size', size);
   if (buf === null || buf === undefined) return s_malloc(type, size);
-  assertLive(buf, 'buf');
+  // Ownership before allocation: a foreign or freed `buf` must not cost a buffer.
+  const old = assertOwnedLive(buf, 'buf');
   const out = s_malloc(type, size);
-  const src = new Uint8Array(buf.buffer, buf.byteOffset, Math.min(buf.byteLength, size));
-  out.set(src);
-  free(buf);
+  out.set(new Uint8Array(old.buffer, old.byteOffset, Math.min(old.byteLength, size)));
+  free(old.buffer);
   return out;
 }
 
@@ -97,13 +105,9 @@ export function s_realloc(type: Tier, buf: ArrayBufferView | null | undefined, s
  * `alignment` (a power of two, at least 8, at most the page size).
  */
 export function s_posix_memalign(type: Tier, alignment: number, size: number): PlacedBuffer {
-  checkTier(type);
-  checkSize(size);
-  const page = native().info().pageSize;
-  if (typeof alignment !== 'number' || !Number.isInteger(alignment)) throw new TypeError('alignment must be an integer');
-  if (alignment < 8 || alignment > page || (alignment & (alignment - 1)) !== 0) {
-    throw new RangeError(`alignment must be a power of two between 8 and the page size (${page}), got ${alignment}`);
-  }
+  checkTier('type', type);
+  checkPowerOfTwo('alignment', alignment, 8, native().info().pageSize);
+  checkSize('size', size);
   // The core serves an aligned small request from the power-of-two class
   // that holds it (aligned to its size); larger blocks are page aligned.
   return allocPlaced(size, placementFor(type), 0, alignment);
@@ -124,21 +128,21 @@ function checkNodeInTier(type: Tier, node: number): void {
 
 /** Allocate `size` bytes strictly on `node`, which must be a `type` node. */
 export function s_malloc_node(type: Tier, size: number, node: number): PlacedBuffer {
-  checkTier(type);
-  checkSize(size);
-  checkNodeId(node);
+  checkTier('type', type);
+  checkSize('size', size);
+  checkNodeId('node', node);
   checkNodeInTier(type, node);
-  return allocPlaced(size, resolvePlacement({ node }), 0);
+  return allocPlaced(size, resolvePlacement({ ...DEFAULT_PLACEMENT, nodes: [node] }), 0);
 }
 
 /** Free a buffer from `s_malloc_node`; `type` is checked like the C API's. */
 export function s_free_node(type: Tier, buf: ArrayBufferView | ArrayBuffer): void {
-  checkTier(type);
+  checkTier('type', type);
   free(buf);
 }
 
 function tierStat(type: Tier) {
-  return stats().tiers[checkTier(type)];
+  return stats().tiers[checkTier('type', type)];
 }
 
 /** Total bytes of the `type` tier's nodes (MemTotal). */
@@ -148,7 +152,7 @@ export function s_get_memsize_total(type: Tier): number {
 
 /** Live bytes the SDK handed out from the `type` tier. */
 export function s_get_memsize_used(type: Tier): number {
-  return usedInTier(checkTier(type));
+  return usedInTier(checkTier('type', type));
 }
 
 /** Free bytes of the `type` tier's nodes now (MemFree). */
@@ -157,8 +161,8 @@ export function s_get_memsize_available(type: Tier): number {
 }
 
 function nodeStat(type: Tier, node: number) {
-  checkTier(type);
-  checkNodeId(node);
+  checkTier('type', type);
+  checkNodeId('node', node);
   checkNodeInTier(type, node);
   const n = stats().nodes.find((x) => x.id === node);
   if (!n) throw new HmsdkError('ENODEV', `node ${node} has no memory`);
@@ -177,10 +181,11 @@ export function s_get_memsize_node_available(type: Tier, node: number): number {
 
 type Unit = 'B' | 'K' | 'M' | 'G';
 
+const UNITS: readonly Unit[] = ['B', 'K', 'M', 'G'];
+
 function checkUnit(unit: unknown): Unit {
-  const u = typeof unit === 'string' ? unit.toUpperCase() : unit;
-  if (u === 'B' || u === 'K' || u === 'M' || u === 'G') return u;
-  throw new TypeError(`unit must be one of 'B', 'K', 'M', 'G', got ${JSON.stringify(unit)}`);
+  // Lower case is accepted too; only a one-character string is worth upper-casing.
+  return checkOneOf('unit', typeof unit === 'string' && unit.length === 1 ? unit.toUpperCase() : unit, UNITS);
 }
 
 /** Print per-tier total/used/available in `unit` ('B','K','M','G'); returns the text printed. */
@@ -225,14 +230,20 @@ export function s_stats_node_print(unit: string): string {
  * ```
  */
 export function s_enable_node_interleave(nodes: string | readonly number[]): void {
-  const list = typeof nodes === 'string' ? parseNodeList(nodes) : Array.isArray(nodes) ? [...nodes] : undefined;
-  if (!list) throw new TypeError('nodes must be a node list string ("0-1,3") or an array of node ids');
-  if (list.length === 0) throw new RangeError('nodes must name at least one node');
-  list.forEach((n, i) => checkNodeId(n, `nodes[${i}]`));
+  const list = checkNodeList('nodes', typeof nodes === 'string' ? parseNodeListArgument(nodes) : nodes);
   const memory = topology().nodes.map((n) => n.id);
   for (const n of list) if (!memory.includes(n)) throw new HmsdkError('ENODEV', `node ${n} is not an online memory node`);
   interleaveNodes = list;
   resetTypePlacements();
+}
+
+function parseNodeListArgument(text: string): number[] {
+  checkString('nodes', text, MAX_NODE_LIST_CHARS);
+  try {
+    return parseNodeList(text);
+  } catch (err) {
+    throw new RangeError(`nodes must be a node list such as "0-1,3": ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** Return `s_malloc` to strict per-tier placement. */

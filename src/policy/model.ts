@@ -30,7 +30,7 @@
  * loaded latency grows as a link nears saturation, which this ignores).
  */
 
-import { checkArray, checkFinite, checkNonNegative, checkPositive } from './validate';
+import { checkFinite, checkNonNegative, checkPositive, readList } from '../validate';
 
 /** Workload hint steering which bandwidth/latency figure is used. */
 export type Workload = 'read-heavy' | 'write-heavy' | 'mixed' | 'latency-sensitive';
@@ -61,7 +61,7 @@ export interface BandwidthPrediction {
  * ```
  */
 export function predictBandwidth(bandwidthsMBps: readonly number[], split: readonly number[]): BandwidthPrediction {
-  const bw = checkArray('bandwidthsMBps', bandwidthsMBps).map((b, i) => checkPositive(`bandwidthsMBps[${i}]`, b));
+  const bw = readList('bandwidthsMBps', bandwidthsMBps).map((b, i) => checkPositive(`bandwidthsMBps[${i}]`, b));
   const s = normalise('split', split, bw.length);
   let aggregate = Infinity;
   let bottleneck = -1;
@@ -86,7 +86,7 @@ export function predictBandwidth(bandwidthsMBps: readonly number[], split: reado
  * ```
  */
 export function optimalSplit(bandwidthsMBps: readonly number[]): number[] {
-  const bw = checkArray('bandwidthsMBps', bandwidthsMBps).map((b, i) => checkNonNegative(`bandwidthsMBps[${i}]`, b));
+  const bw = readList('bandwidthsMBps', bandwidthsMBps).map((b, i) => checkNonNegative(`bandwidthsMBps[${i}]`, b));
   const total = bw.reduce((a, b) => a + b, 0);
   if (bw.length === 0 || total <= 0) throw new RangeError('bandwidthsMBps must contain a value > 0');
   return bw.map((b) => b / total);
@@ -101,7 +101,7 @@ export function optimalSplit(bandwidthsMBps: readonly number[]): number[] {
  * ```
  */
 export function splitLatency(latenciesNs: readonly number[], split: readonly number[]): number {
-  const lat = checkArray('latenciesNs', latenciesNs).map((l, i) => checkNonNegative(`latenciesNs[${i}]`, l));
+  const lat = readList('latenciesNs', latenciesNs).map((l, i) => checkNonNegative(`latenciesNs[${i}]`, l));
   const s = normalise('split', split, lat.length);
   return s.reduce((acc, si, i) => acc + si * (lat[i] ?? 0), 0);
 }
@@ -159,7 +159,7 @@ export function linkBandwidthLabel(workload: Workload, readFraction?: number): s
 }
 
 function normalise(name: string, split: readonly number[], n: number): number[] {
-  const s = checkArray(name, split).map((x, i) => checkNonNegative(`${name}[${i}]`, x));
+  const s = readList(name, split).map((x, i) => checkNonNegative(`${name}[${i}]`, x));
   if (s.length !== n) throw new RangeError(`${name} must have ${n} entries, got ${s.length}`);
   const total = s.reduce((a, b) => a + b, 0);
   if (total <= 0) throw new RangeError(`${name} must contain a value > 0`);

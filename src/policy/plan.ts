@@ -39,7 +39,10 @@ import type { NumaNode, Topology } from '../topology/types';
 import { availableBytes, capSplit, nodeReserve } from './capacity';
 import { WORKLOADS, linkBandwidth, linkBandwidthLabel, optimalSplit, predictBandwidth, splitLatency, type Workload } from './model';
 import { hmatLinkPerf, type LinkPerf } from './perf';
-import { checkArray, checkFinite, checkInt, checkNodeList, checkPositive, KERNEL_MAX_WEIGHT } from './validate';
+import { checkFinite, checkInt, checkNodeList, checkOneOf, checkPositive, checkWeight, KERNEL_MAX_WEIGHT, readList, readNodeRecord, readOwnProperty } from '../validate';
+
+/** Most CPUs a caller may list (the kernel's NR_CPUS tops out at 8192). */
+const MAX_CPUS = 8192;
 import { EXACT_DEFAULT_MAX_SUM, reduceWeights, shareError, weightShares, type WeightMethod } from './weights';
 
 /** Bandwidth measured by a benchmark for one node (from the process's CPUs). */
@@ -183,8 +186,7 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
   const notes: string[] = [];
   const warnings: string[] = [];
 
-  const workload = options.workload ?? 'mixed';
-  if (!WORKLOADS.includes(workload)) throw new RangeError(`options.workload must be one of ${WORKLOADS.join(', ')}, got ${String(workload)}`);
+  const workload = options.workload === undefined ? 'mixed' : checkOneOf('options.workload', options.workload, WORKLOADS);
   const readFraction = options.readFraction === undefined ? undefined : checkFinite('options.readFraction', options.readFraction);
   if (readFraction !== undefined && (readFraction < 0 || readFraction > 1)) {
     throw new RangeError(`options.readFraction must be in 0..1, got ${readFraction}`);
@@ -426,7 +428,7 @@ function resolveInitiators(topology: Topology, options: PlanOptions, notes: stri
     return [...ids].sort((a, b) => a - b);
   }
   if (options.cpus !== undefined) {
-    const cpus = checkArray('options.cpus', options.cpus).map((c, i) => checkInt(`options.cpus[${i}]`, c, 0, Number.MAX_SAFE_INTEGER));
+    const cpus = readList('options.cpus', options.cpus, MAX_CPUS).map((c, i) => checkInt(`options.cpus[${i}]`, c, 0, Number.MAX_SAFE_INTEGER));
     if (cpus.length === 0) throw new RangeError('options.cpus must not be empty');
     const ids = new Set<number>();
     for (const cpu of cpus) {
@@ -443,36 +445,27 @@ function resolveInitiators(topology: Topology, options: PlanOptions, notes: stri
   return cpuNodes.sort((a, b) => a - b);
 }
 
-function checkOverride(weights: Record<number, number>, byId: Map<number, NumaNode>): Map<number, number> {
-  if (typeof weights !== 'object' || weights === null) throw new TypeError('options.weights must be an object');
+function checkOverride(weights: unknown, byId: Map<number, NumaNode>): Map<number, number> {
   const out = new Map<number, number>();
-  for (const [key, value] of Object.entries(weights)) {
-    const id = checkNodeId(key, 'options.weights');
+  for (const [id, value] of readNodeRecord('options.weights', weights)) {
     if (!byId.has(id)) throw new RangeError(`options.weights: node ${id} is not a memory node of this topology`);
-    out.set(id, checkInt(`options.weights[${id}]`, value, 1, KERNEL_MAX_WEIGHT));
+    out.set(id, checkWeight(`options.weights[${id}]`, value));
   }
   if (out.size === 0) throw new RangeError('options.weights must name at least one node');
   return out;
 }
 
-function checkMeasured(measured: Record<number, MeasuredBandwidth>, byId: Map<number, NumaNode>): Map<number, MeasuredBandwidth> {
-  if (typeof measured !== 'object' || measured === null) throw new TypeError('options.measured must be an object');
+function checkMeasured(measured: unknown, byId: Map<number, NumaNode>): Map<number, MeasuredBandwidth> {
   const out = new Map<number, MeasuredBandwidth>();
-  for (const [key, value] of Object.entries(measured)) {
-    const id = checkNodeId(key, 'options.measured');
+  for (const [id, value] of readNodeRecord('options.measured', measured)) {
     if (!byId.has(id)) throw new RangeError(`options.measured: node ${id} is not a memory node of this topology`);
-    if (typeof value !== 'object' || value === null) throw new TypeError(`options.measured[${id}] must be an object`);
+    const name = `options.measured[${id}]`;
     out.set(id, {
-      readMBps: checkPositive(`options.measured[${id}].readMBps`, value.readMBps),
-      writeMBps: checkPositive(`options.measured[${id}].writeMBps`, value.writeMBps),
+      readMBps: checkPositive(`${name}.readMBps`, readOwnProperty(name, value, 'readMBps')),
+      writeMBps: checkPositive(`${name}.writeMBps`, readOwnProperty(name, value, 'writeMBps')),
     });
   }
   return out;
-}
-
-function checkNodeId(key: string, name: string): number {
-  if (!/^(0|[1-9]\d*)$/.test(key)) throw new RangeError(`${name}: key ${JSON.stringify(key)} is not a node id`);
-  return Number(key);
 }
 
 function fastestNodes(

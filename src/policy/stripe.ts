@@ -31,7 +31,7 @@
  * stripes would need 16384 segments; it gets 8 MiB stripes and 4096.
  */
 
-import { KERNEL_MAX_WEIGHT, checkArray, checkInt, checkNodeList } from './validate';
+import { checkInt, checkNodeList, checkPowerOfTwo, checkWeight, readList } from '../validate';
 
 /** Options of {@link stripeSegments}. */
 export interface StripeOptions {
@@ -57,6 +57,8 @@ export interface StripeSegment {
 export const DEFAULT_MAX_STRIPE_BYTES = 2 * 1024 * 1024;
 /** Default bound on segments (VMAs) per allocation. */
 export const DEFAULT_MAX_SEGMENTS = 4096;
+/** Most segments a stripe may have or a caller may pass in (bounds the walk over a caller's list). */
+const MAX_SEGMENTS = 2 ** 20;
 /** Default page size. */
 export const DEFAULT_PAGE_SIZE = 4096;
 /** Accuracy the adaptive default unit aims for, percentage points. */
@@ -141,7 +143,7 @@ export function stripeShares(segments: readonly StripeSegment[], pageSize: numbe
   checkPageSize('pageSize', pageSize);
   const by = new Map<number, { pages: number; bytes: number }>();
   let total = 0;
-  for (const s of checkArray('segments', segments) as StripeSegment[]) {
+  for (const s of readList('segments', segments, MAX_SEGMENTS) as StripeSegment[]) {
     const pages = Math.ceil(s.length / pageSize);
     const entry = by.get(s.node) ?? { pages: 0, bytes: 0 };
     entry.pages += pages;
@@ -155,10 +157,10 @@ export function stripeShares(segments: readonly StripeSegment[], pageSize: numbe
 function resolveLayout(size: number, nodes: readonly number[], weights: readonly number[], opts: StripeOptions): { unit: number; ids: number[]; w: number[] } {
   checkInt('size', size, 1, Number.MAX_SAFE_INTEGER);
   const ids = checkNodeList('nodes', nodes);
-  const w = checkArray('weights', weights).map((x, i) => checkInt(`weights[${i}]`, x, 1, KERNEL_MAX_WEIGHT));
+  const w = readList('weights', weights).map((x, i) => checkWeight(`weights[${i}]`, x));
   if (w.length !== ids.length) throw new RangeError(`weights must have ${ids.length} entries (one per node), got ${w.length}`);
   const pageSize = opts.pageSize === undefined ? DEFAULT_PAGE_SIZE : checkPageSize('opts.pageSize', opts.pageSize);
-  const maxSegments = opts.maxSegments === undefined ? DEFAULT_MAX_SEGMENTS : checkInt('opts.maxSegments', opts.maxSegments, 1, Number.MAX_SAFE_INTEGER);
+  const maxSegments = opts.maxSegments === undefined ? DEFAULT_MAX_SEGMENTS : checkInt('opts.maxSegments', opts.maxSegments, 1, MAX_SEGMENTS);
   const wsum = w.reduce((a, b) => a + b, 0);
 
   let unit: number;
@@ -207,7 +209,5 @@ function layoutStats(size: number, w: readonly number[], unit: number): { segmen
 }
 
 function checkPageSize(name: string, value: number): number {
-  const v = checkInt(name, value, 1, 2 ** 30);
-  if ((v & (v - 1)) !== 0) throw new RangeError(`${name} must be a power of two, got ${v}`);
-  return v;
+  return checkPowerOfTwo(name, value, 1, 2 ** 30);
 }

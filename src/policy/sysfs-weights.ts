@@ -27,7 +27,7 @@ import { HmsdkError } from '../errors';
 import { ATTRIBUTE_MAX_BYTES, readKernelFile } from '../kernel-files';
 import type { NumaNode, Topology } from '../topology/types';
 import type { InterleavePlan } from './plan';
-import { KERNEL_MAX_WEIGHT, checkArray, checkInt, checkNodeId } from './validate';
+import { checkNodeId, checkWeight, readList } from '../validate';
 import { gcdOf, reduceWeights } from './weights';
 
 /** One sysfs write: `value` into `path` (the weight file of `node`). */
@@ -94,7 +94,7 @@ export function systemWeightsPlan(topology: Topology, plan: InterleavePlan): Sys
   const writes = plan.nodes.map((node, i) => ({
     path: path.join(dir, `node${node}`),
     node,
-    value: checkInt(`plan.weights[${i}]`, plan.weights[i], 1, KERNEL_MAX_WEIGHT),
+    value: checkWeight(`plan.weights[${i}]`, plan.weights[i]),
   }));
   const ratio = `${plan.weights.join(':')} for node(s) ${plan.nodes.join(',')}`;
   if (!wi.available) {
@@ -197,11 +197,11 @@ export function applySystemWeights(writes: readonly SysfsWeightWrite[], options:
     throw new TypeError('options.dryRun must be a boolean');
   }
   const io: SysfsIo = options.io ?? kernelIo;
-  const list = checkArray('writes', writes).map((w, i) => {
+  const list = readList('writes', writes).map((w, i) => {
     if (typeof w !== 'object' || w === null) throw new TypeError(`writes[${i}] must be an object`);
     const { path: p, node, value } = w as SysfsWeightWrite;
     if (typeof p !== 'string' || p === '') throw new TypeError(`writes[${i}].path must be a non-empty string`);
-    return { path: p, node: checkNodeId(`writes[${i}].node`, node), value: checkInt(`writes[${i}].value`, value, 1, KERNEL_MAX_WEIGHT) };
+    return { path: p, node: checkNodeId(`writes[${i}].node`, node), value: checkWeight(`writes[${i}].value`, value) };
   });
   const result: AppliedWrite[] = list.map((w) => ({ ...w, status: 'skipped', previous: undefined }));
 

@@ -38,10 +38,11 @@
  * 3:1 (error 0.76 pp) for 204800:65536. `planInterleave` reports both.
  */
 
-import { KERNEL_MAX_WEIGHT, checkArray, checkInt, checkNonNegative, checkPositive } from './validate';
+import { KERNEL_MAX_WEIGHT, checkInt, checkNonNegative, checkOneOf, checkPositive, readList } from '../validate';
 
 /** How {@link reduceWeights} turns a ratio into integers. See the file header. */
 export type WeightMethod = 'kernel-auto' | 'hmsdk' | 'exact';
+const METHODS: readonly WeightMethod[] = ['kernel-auto', 'hmsdk', 'exact'];
 
 /** Options of {@link reduceWeights}. */
 export interface ReduceWeightsOptions {
@@ -96,12 +97,12 @@ export const EXACT_DEFAULT_TOLERANCE_PP = 1;
  * ```
  */
 export function reduceWeights(values: readonly number[], opts: ReduceWeightsOptions = {}): ReducedWeights {
-  const vals = checkArray('values', values).map((v, i) => checkNonNegative(`values[${i}]`, v));
+  const vals = readList('values', values).map((v, i) => checkNonNegative(`values[${i}]`, v));
   if (vals.length === 0) throw new RangeError('values must not be empty');
   const total = vals.reduce((a, b) => a + b, 0);
   if (total <= 0) throw new RangeError('values must not all be zero');
   const max = opts.max === undefined ? KERNEL_MAX_WEIGHT : checkInt('opts.max', opts.max, 1, KERNEL_MAX_WEIGHT);
-  const method = opts.method ?? 'exact';
+  const method = opts.method === undefined ? 'exact' : checkOneOf('opts.method', opts.method, METHODS);
   const ideal = vals.map((v) => v / total);
 
   let weights: number[];
@@ -115,8 +116,6 @@ export function reduceWeights(values: readonly number[], opts: ReduceWeightsOpti
     case 'exact':
       weights = exact(ideal, max, opts);
       break;
-    default:
-      throw new RangeError(`opts.method must be 'kernel-auto', 'hmsdk' or 'exact', got ${String(method)}`);
   }
   return { weights, error: shareError(weights, ideal) };
 }
@@ -206,7 +205,7 @@ function exact(ideal: readonly number[], max: number, opts: ReduceWeightsOptions
   const tolerance = opts.tolerance === undefined ? EXACT_DEFAULT_TOLERANCE_PP : checkNonNegative('opts.tolerance', opts.tolerance);
   let caps: number[] | undefined;
   if (opts.capShares !== undefined) {
-    const arr = checkArray('opts.capShares', opts.capShares);
+    const arr = readList('opts.capShares', opts.capShares);
     if (arr.length !== n) throw new RangeError(`opts.capShares must have ${n} entries, got ${arr.length}`);
     caps = arr.map((c, i) => Math.min(1, checkPositive(`opts.capShares[${i}]`, c)));
   }

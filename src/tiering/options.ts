@@ -2,9 +2,11 @@
  * Options of {@link TieredPool} and their validation. As everywhere in
  * hmsdk, a bad argument is a `TypeError` (wrong type, unknown key) or a
  * `RangeError` (out of range) whose message names the option; nothing is
- * defaulted silently.
+ * defaulted silently. The caller's object is read once into a snapshot by
+ * the shared rules of ../validate.ts.
  */
-import { checkTier, type Tier } from '../options';
+import type { Tier } from '../options';
+import { checkBoolean, checkInt, checkOneOf, checkTier, readOptions } from '../validate';
 
 /** Default {@link TieredPoolOptions.promoteAfter}. */
 export const DEFAULT_PROMOTE_AFTER = 4;
@@ -58,51 +60,31 @@ export interface ResolvedPoolOptions {
   populate: boolean;
 }
 
-const KEYS = new Set(['dramBudget', 'hotTier', 'coldTier', 'fallback', 'promoteAfter', 'intervalMs', 'maxBytesPerTick', 'populate']);
+const KEYS = ['dramBudget', 'hotTier', 'coldTier', 'fallback', 'promoteAfter', 'intervalMs', 'maxBytesPerTick', 'populate'] as const;
+const FALLBACKS = ['none', 'normal'] as const;
+/** setInterval's largest delay. */
+const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
-/** Validate a byte budget. @internal */
-export function checkBudget(v: unknown, name: string): number {
-  if (typeof v !== 'number') throw new TypeError(`${name} must be a number of bytes, got ${typeof v}`);
-  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${name} must be an integer >= 0 (bytes), got ${v}`);
-  return v;
-}
-
-function intAtLeast(o: Record<string, unknown>, key: string, min: number, dflt: number): number {
-  const v = o[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number') throw new TypeError(`options.${key} must be a number, got ${typeof v}`);
-  if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`options.${key} must be an integer >= ${min}, got ${v}`);
-  return v;
-}
-
-function checkInterval(ms: number): number {
-  if (ms > 2 ** 31 - 1) throw new RangeError(`options.intervalMs must be at most ${2 ** 31 - 1} (setInterval's limit), got ${ms}`);
-  return ms;
+/** Validate a byte budget (an integer >= 0). @internal */
+export function checkBudget(name: string, value: unknown): number {
+  return checkInt(name, value, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** Validate the options of TieredPool. @internal */
-export function checkPoolOptions(opts: unknown): ResolvedPoolOptions {
-  if (opts === null || typeof opts !== 'object') {
-    throw new TypeError(`options must be an object with at least dramBudget, got ${opts === null ? 'null' : typeof opts}`);
-  }
-  const o = opts as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!KEYS.has(k)) throw new TypeError(`options.${k} is not a TieredPool option (known: ${[...KEYS].join(', ')})`);
+export function checkPoolOptions(options: unknown): ResolvedPoolOptions {
+  if (options === undefined) throw new TypeError('options must be an object with at least dramBudget, got undefined');
+  const o = readOptions('options', options, KEYS, 'a TieredPool option');
   if (o.dramBudget === undefined) throw new TypeError('options.dramBudget is required (bytes of entries kept on the hot tier)');
-  const dramBudget = checkBudget(o.dramBudget, 'options.dramBudget');
-  const hotTier = o.hotTier === undefined ? 'NORMAL' : checkTier(o.hotTier, 'options.hotTier');
-  const coldTier = o.coldTier === undefined ? 'EXMEM' : checkTier(o.coldTier, 'options.coldTier');
-  if (o.fallback !== undefined && o.fallback !== 'none' && o.fallback !== 'normal') {
-    throw new TypeError(`options.fallback must be 'none' or 'normal', got ${JSON.stringify(o.fallback)}`);
-  }
-  if (o.populate !== undefined && typeof o.populate !== 'boolean') throw new TypeError('options.populate must be a boolean');
-  return {
-    dramBudget,
-    hotTier,
-    coldTier,
-    fallback: (o.fallback as 'none' | 'normal' | undefined) ?? 'none',
-    promoteAfter: intAtLeast(o, 'promoteAfter', 1, DEFAULT_PROMOTE_AFTER),
-    intervalMs: checkInterval(intAtLeast(o, 'intervalMs', 0, DEFAULT_INTERVAL_MS)),
-    maxBytesPerTick: intAtLeast(o, 'maxBytesPerTick', 1, DEFAULT_MAX_BYTES_PER_TICK),
-    populate: (o.populate as boolean | undefined) ?? false,
-  };
+  const optionalInt = (key: 'promoteAfter' | 'intervalMs' | 'maxBytesPerTick', min: number, max: number, dflt: number): number =>
+    o[key] === undefined ? dflt : checkInt(`options.${key}`, o[key], min, max);
+  return Object.freeze({
+    dramBudget: checkBudget('options.dramBudget', o.dramBudget),
+    hotTier: o.hotTier === undefined ? 'NORMAL' : checkTier('options.hotTier', o.hotTier),
+    coldTier: o.coldTier === undefined ? 'EXMEM' : checkTier('options.coldTier', o.coldTier),
+    fallback: o.fallback === undefined ? 'none' : checkOneOf('options.fallback', o.fallback, FALLBACKS),
+    promoteAfter: optionalInt('promoteAfter', 1, Number.MAX_SAFE_INTEGER, DEFAULT_PROMOTE_AFTER),
+    intervalMs: optionalInt('intervalMs', 0, MAX_INTERVAL_MS, DEFAULT_INTERVAL_MS),
+    maxBytesPerTick: optionalInt('maxBytesPerTick', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_BYTES_PER_TICK),
+    populate: o.populate === undefined ? false : checkBoolean('options.populate', o.populate),
+  });
 }

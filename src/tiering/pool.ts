@@ -87,12 +87,13 @@
  * counters, events) but every page stays on DRAM; `pool.sameNodes` says so.
  */
 import { EventEmitter } from 'node:events';
-import { allocate, free, type PlacedBuffer } from '../alloc';
+import { allocate, assertLive, free, type PlacedBuffer } from '../alloc';
 import { HmsdkError } from '../errors';
-import { checkSize, type Tier } from '../options';
+import type { Tier } from '../options';
 import { placementOf } from '../placement';
 import { MinHeap } from './heap';
 import { chargeOf, moveBuffer } from './mover';
+import { checkNumber, checkSize, describe, readOptions } from '../validate';
 import { checkBudget, checkPoolOptions, type ResolvedPoolOptions, type TieredPoolOptions } from './options';
 
 /** Which of the pool's two tiers an entry is on. */
@@ -454,12 +455,13 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
     this.#assertOpen('set');
     let size: number;
     let data: Uint8Array | undefined;
-    if (typeof sizeOrData === 'number') size = checkSize(sizeOrData, 'size');
+    if (typeof sizeOrData === 'number') size = checkSize('size', sizeOrData);
     else if (ArrayBuffer.isView(sizeOrData)) {
-      data = new Uint8Array(sizeOrData.buffer, sizeOrData.byteOffset, sizeOrData.byteLength);
-      size = checkSize(sizeOrData.byteLength, 'data.byteLength');
+      const range = assertLive(sizeOrData, 'data');
+      size = checkSize('data.byteLength', range.byteLength);
+      data = new Uint8Array(range.buffer, range.byteOffset, range.byteLength);
     } else {
-      throw new TypeError(`sizeOrData must be a byte count or a Buffer / typed array to copy, got ${sizeOrData === null ? 'null' : typeof sizeOrData}`);
+      throw new TypeError(`sizeOrData must be a byte count or a Buffer / typed array to copy, got ${describe(sizeOrData)}`);
     }
     const old = this.#map.get(key);
     const charge = chargeOf(size);
@@ -481,7 +483,18 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
       buf = allocate(size, { ...base, tier: o.coldTier });
     }
     if (data !== undefined) buf.set(data);
-    if (old !== undefined) this.#drop(old);
+    if (old !== undefined) {
+      try {
+        this.#drop(old);
+      } catch (err) {
+        // The caller freed the old entry's buffer itself: replacing it is
+        // what they want. Anything else must not leak the new buffer.
+        if (!(err instanceof HmsdkError && err.code === 'EDOUBLEFREE')) {
+          free(buf);
+          throw err;
+        }
+      }
+    }
     const e: Entry<K> = { key, buf, size, charge, hot, count: 1, heat: 1, epoch: this.#epoch, last: ++this.#clock, retry: false };
     this.#map.set(key, e);
     this.#account(e, +1);
@@ -656,7 +669,7 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
    * @throws TypeError / RangeError naming `bytes`.
    */
   setBudget(bytes: number): void {
-    this.#budget = checkBudget(bytes, 'bytes');
+    this.#budget = checkBudget('bytes', bytes);
   }
 
   /**
@@ -673,10 +686,10 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
    * @throws RangeError for a bad `maxBytes`; HmsdkError `EFREED` after close().
    */
   rebalance(options: { maxBytes?: number } = {}): RebalanceResult {
+    const o = readOptions('options', options, ['maxBytes']);
+    const maxBytes = o.maxBytes === undefined ? Infinity : checkNumber('options.maxBytes', o.maxBytes);
+    if (!(maxBytes >= 1)) throw new RangeError(`options.maxBytes must be a number >= 1, got ${describe(maxBytes)}`);
     this.#assertOpen('rebalance');
-    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    const maxBytes = options.maxBytes ?? Infinity;
-    if (typeof maxBytes !== 'number' || !(maxBytes >= 1)) throw new RangeError(`options.maxBytes must be a number >= 1, got ${String(maxBytes)}`);
     return this.#pass('explicit', maxBytes);
   }
 
