@@ -19,11 +19,11 @@
 // the node's free memory with a `policy: 'preferred'` populated allocation
 // (the kernel fills the node to its watermark and spills the rest, never
 // OOM-kills for it; the SDK's strict accounting does not count it, only
-// MemFree shows it). It keeps a slack part it can give back, so each child
-// first gets room for its step 1, then the slack is taken again:
-//   1. child: allocate S strict on EXMEM, untouched (move_pages: absent),
+// MemFree shows it). It holds all but a slack part, which it takes only
+// while a child runs its step 3 and gives back after:
+//   1. child: allocate S strict on EXMEM, untouched (move_pages: no page),
 //      free it (its mapping goes to the reuse cache); print "cached";
-//   2. test: filler takes the slack again: MemFree(node) < S now;
+//   2. test: filler takes the slack: MemFree(node) < S now;
 //   3. child: ask for S again (variant) and report JSON; exit 0.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -59,8 +59,7 @@ const say = (s) => fs.writeSync(1, s + '\\n');
 const base = h.allocate(Math.max(nodeFree(node) - SLACK, 4096), { node, policy: 'preferred', populate: true, zero: false });
 let slack = null;
 function take() { slack = h.allocate(Math.max(nodeFree(node), 4096), { node, policy: 'preferred', populate: true, zero: false }); }
-take();
-say('full ' + nodeFree(node));
+say('ready ' + nodeFree(node)); // the slack is free until a child's step 1 is done
 require('readline').createInterface({ input: process.stdin }).on('line', (l) => {
   if (l === 'release') { h.free(slack); slack = null; h.trim(); say('released ' + nodeFree(node)); }
   else if (l === 'take') { take(); say('full ' + nodeFree(node)); }
@@ -110,7 +109,7 @@ function attempt(size, how) {
 stage('step 1');
 const sizes = variant === 'sweep' ? [S, 8 << 20, 1 << 20] : [S];
 const firsts = sizes.map((sz) => h.allocate(sz, { node, zero: false }));
-out.untouched = firsts.map((b) => { const w = h.where(b); return w.absent === w.total; });
+out.untouched = firsts.map((b) => Object.values(h.where(b).nodes).every((p) => p === 0)); // no page resident on any node
 firsts.forEach((b) => h.free(b));
 // sweep: a live small block keeps an arena chunk mapped on the node
 const small = variant === 'sweep' ? h.allocate(1024, { node }) : null;
@@ -162,6 +161,11 @@ function lineReader(cp: ChildProcess): () => Promise<string | null> {
   return () => (queue.length ? Promise.resolve(queue.shift()!) : closed ? Promise.resolve(null) : new Promise((res) => waiters.push(res)));
 }
 
+function nodeFreeNow(node: number): number {
+  const t = fs.readFileSync(`/sys/devices/system/node/node${node}/meminfo`, 'utf8');
+  return Number(/MemFree:\s+(\d+) kB/.exec(t)?.[1] ?? NaN) * 1024;
+}
+
 function oomLines(): string[] {
   return execFileSync('dmesg', { encoding: 'utf8' })
     .split('\n')
@@ -189,7 +193,7 @@ describe('strict allocations on a full EXMEM node', () => {
     filler = spawn(process.execPath, ['-e', FILLER, String(exmem)], { stdio: ['pipe', 'pipe', 'inherit'] });
     fillerLine = lineReader(filler);
     const first = await fillerLine();
-    if (!first?.startsWith('full ')) throw new Error(`filler did not fill node ${exmem}: ${JSON.stringify(first)}`);
+    if (!first?.startsWith('ready ')) throw new Error(`filler did not fill node ${exmem}: ${JSON.stringify(first)}`);
   });
   afterAll(async () => {
     if (!filler) return;
@@ -208,8 +212,8 @@ describe('strict allocations on a full EXMEM node', () => {
 
   /** Run one child scenario against the full node; fail clearly on an OOM kill. */
   async function scenario(variant: string): Promise<ChildReport> {
-    const freeReleased = await fillerSay('release', 'released');
-    expect(freeReleased, `node ${exmem} after the filler gave its slack back`).toBeGreaterThan(S + 64 * MiB);
+    const freeReleased = nodeFreeNow(exmem);
+    expect(freeReleased, `node ${exmem} with the filler's slack free`).toBeGreaterThan(S + 64 * MiB);
     const oomBefore = oomLines().length;
     const child = spawn(process.execPath, ['-e', CHILD, String(exmem), String(S), variant], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
@@ -218,17 +222,25 @@ describe('strict allocations on a full EXMEM node', () => {
     const line = lineReader(child);
     const cached = await line();
     let report: string | null = null;
+    let filled = false;
+    let failure: unknown;
     try {
       if (cached !== 'cached') throw new Error(`child step 1 failed: ${JSON.stringify(cached)}; stderr: ${stderr}`);
       const full = await fillerSay('take', 'full');
+      filled = true;
       // The kernel's word: the node cannot hold S now.
       expect(full, `MemFree of node ${exmem} after the fill`).toBeLessThan(S);
       child.stdin!.write('go\n');
       report = await line();
+    } catch (e) {
+      failure = e;
     } finally {
       child.stdin!.end();
     }
     const { code, signal } = await exited;
+    // The node is full only while step 3 runs: give the slack back now.
+    if (filled) await fillerSay('release', 'released');
+    if (failure) throw failure;
     const newOom = oomLines().slice(oomBefore);
     const lastStage = stderr.trim().split('\n').filter((l) => l.startsWith('stage: ')).pop();
     expect(
@@ -239,7 +251,7 @@ describe('strict allocations on a full EXMEM node', () => {
     expect({ code, signal }, `child (${variant}) exit; stderr: ${stderr}`).toEqual({ code: 0, signal: null });
     const r = JSON.parse(report ?? 'null') as ChildReport;
     expect(r.alive).toBe(true);
-    expect(r.untouched.every(Boolean), 'step 1 mappings were never touched (move_pages: absent)').toBe(true);
+    expect(r.untouched.every(Boolean), 'step 1 mappings were never touched (move_pages: no resident page)').toBe(true);
     expect(r.freeAtStep3, `MemFree of node ${exmem} at step 3`).toBeLessThan(S);
     return r;
   }
