@@ -108,7 +108,7 @@ static napi_value block_to_arraybuffer(napi_env env, hm_block *b) {
   if (s != napi_ok) {
     /* Runtimes with a V8 sandbox (Electron) refuse external buffers. */
     hm_free(b);
-    hm_finalize(handle);
+    for (int i = 0; i < HM_JS_HOLDS; i++) hm_finalize(handle);
     bool pending = false;
     if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
       napi_throw_error(env, "ENOADDON",
@@ -116,6 +116,10 @@ static napi_value block_to_arraybuffer(napi_env env, hm_block *b) {
                                                              : "napi_create_external_arraybuffer failed");
     return NULL;
   }
+  /* The second hold: the ArrayBuffer object itself, which a pending I/O
+   * request keeps alive after a free (see hm_core.h). */
+  if (napi_add_finalizer(env, ab, NULL, finalize_block, (void *)(uintptr_t)handle, NULL) != napi_ok)
+    hm_finalize(handle);
   return ab;
 }
 

@@ -36,6 +36,7 @@ struct hm_block {
   size_t footprint; /* bytes the block holds (slot, extent or mapping) */
   uint32_t index, gen;
   int state, kind;
+  int holds; /* JS holds not yet finalized: the backing store and the ArrayBuffer object */
   hm_place *pl;                  /* small and large */
   hm_slot slot;                  /* small */
   hm_extent *ext;                /* large */
@@ -195,6 +196,7 @@ static void q_push(hm_block *b) {
   q->bytes += footprint(b);
   q->count++;
   add(&st_quarantined, (int64_t)footprint(b));
+  add(&st_pending, 1);
 }
 
 static void q_unlink(hm_block *b) {
@@ -207,10 +209,17 @@ static void q_unlink(hm_block *b) {
   q->bytes -= footprint(b);
   q->count--;
   add(&st_quarantined, -(int64_t)footprint(b));
+  add(&st_pending, -1);
 }
+
+/* JS holds still outstanding on blocks recycled early (their finalizers
+ * will find a new generation). */
+static int64_t stale_holds, stale_peak;
 
 /* Move b from the quarantine onto a release chain. */
 static void q_release(hm_block *b, hm_block ***tail) {
+  stale_holds += b->holds;
+  if (stale_holds > stale_peak) stale_peak = stale_holds;
   q_unlink(b);
   b->state = REC_RELEASING;
   **tail = b;
@@ -267,6 +276,7 @@ static hm_block *publish(hm_block *proto, hm_err *err) {
   b->index = index;
   b->gen = gen;
   b->state = REC_LIVE;
+  b->holds = HM_JS_HOLDS;
   table_put(b);
   charge(b, +1);
 out:
@@ -422,7 +432,6 @@ void hm_free(hm_block *b) {
     charge(b, -1);
     b->state = REC_QUARANTINED;
     q_push(b);
-    add(&st_pending, 1);
     /* Over the bound: the oldest quarantined blocks become reusable now. */
     quarantine *q = q_of(b);
     while (q->oldest && (q->bytes > q->max_bytes || q->count > q->max_count)) q_release(q->oldest, &tail);
@@ -435,11 +444,10 @@ void hm_free(hm_block *b) {
 #include <malloc.h>
 #endif
 
-/* After a burst of frees whose finalizers were pending (a synchronous loop),
- * Node's per-buffer finalizer records were freed into the C heap in bulk:
- * hand that memory back to the kernel once the backlog is gone. */
-static int64_t pending_peak;
-#define TRIM_AFTER_PENDING 65536
+/* After a burst of frees whose finalizers were pending (a synchronous
+ * loop), Node's per-buffer finalizer records were freed into the C heap in
+ * bulk: hand that memory back to the kernel once the backlog is gone. */
+#define TRIM_AFTER_STALE 65536
 
 static void backlog_done(void) {
 #ifdef __GLIBC__
@@ -452,24 +460,24 @@ void hm_finalize(uint64_t handle) {
   hm_block *release = NULL;
   pthread_mutex_lock(&reg_lock);
   hm_block *b = rec_at(index);
-  if (!b || b->gen != gen) {
-    /* Freed by JS and recycled when the quarantine overflowed. */
-    add(&st_pending, -1);
-  } else if (b->state == REC_LIVE) {
-    /* Garbage collected without a free. */
-    table_del(b->ptr);
-    charge(b, -1);
-    b->state = REC_RELEASING;
-    release = b;
-  } else if (b->state == REC_QUARANTINED) {
-    add(&st_pending, -1);
-    hm_block **tail = &release;
-    q_release(b, &tail);
+  /* Freed by JS and recycled early (the quarantine overflowed or yielded to
+   * a strict allocation): a new generation, or still being released. */
+  int trim = 0;
+  if (!b || b->gen != gen || b->state == REC_RELEASING) {
+    trim = --stale_holds == 0 && stale_peak >= TRIM_AFTER_STALE;
+    if (trim) stale_peak = 0;
+  } else if (--b->holds == 0) {
+    if (b->state == REC_LIVE) {
+      /* Garbage collected without a free. */
+      table_del(b->ptr);
+      charge(b, -1);
+      b->state = REC_RELEASING;
+      release = b;
+    } else if (b->state == REC_QUARANTINED) {
+      hm_block **tail = &release;
+      q_release(b, &tail);
+    }
   }
-  int64_t pending = __atomic_load_n(&st_pending, __ATOMIC_RELAXED);
-  int trim = pending == 0 && pending_peak >= TRIM_AFTER_PENDING;
-  if (pending > pending_peak) pending_peak = pending;
-  if (trim) pending_peak = 0;
   pthread_mutex_unlock(&reg_lock);
   if (release) {
     release->q_next = NULL;

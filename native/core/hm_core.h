@@ -7,13 +7,20 @@
  *
  * Lifetime of a block record: LIVE (handed out) -> QUARANTINED (freed by
  * JS: detached, its bytes already uncharged, its memory not yet reusable)
- * -> recycled, when its JS finalizer has run (Node runs it from an
- * immediate, so at least one event-loop turn after the free), when the
+ * -> recycled, when JS has let go of it: both its backing store and its
+ * ArrayBuffer object were finalized (HM_JS_HOLDS). A pending fs.read or
+ * crypto.randomFill keeps the buffer object alive until its callback, so a
+ * native write still in flight keeps the memory out of reuse; when the
+ * quarantine is over its bound (HM_QUARANTINE_*: a synchronous loop of
+ * frees must not hold memory without limit), or when a strict allocation
+ * of the same placement would otherwise fail for lack of memory, the
+ * oldest quarantined blocks are recycled early. Waiting for both holds
+ * also covers ArrayBuffer.prototype.transfer(): the old object dies, the
+ * backing store lives on in the new one. When the
  * quarantine is over its bound (HM_QUARANTINE_*: a synchronous loop of
  * frees must not hold memory without limit), or when a strict allocation
  * of the same placement would otherwise fail for lack of memory. A block
- * nobody frees goes LIVE -> recycled when the garbage collector finalizes
- * its ArrayBuffer. The quarantine is what keeps a native write that is
+ * nobody frees goes LIVE -> recycled when both holds were finalized. The quarantine is what keeps a native write that is
  * still in flight when JS frees the buffer (fs.read, crypto.randomFill on
  * the thread pool) from landing in a new owner's memory: see
  * docs/allocator.md for exactly what such a write can still reach.
@@ -48,6 +55,10 @@ extern "C" {
 #define HM_QUARANTINE_LARGE_BYTES (64ULL * 1024 * 1024)
 #define HM_QUARANTINE_LARGE_BLOCKS 4096
 
+/* Finalizers each block waits for: the external backing store's and the
+ * ArrayBuffer object's (napi_add_finalizer). */
+#define HM_JS_HOLDS 2
+
 typedef struct hm_block hm_block;
 
 /* Process-wide counters. used[] is indexed by node id. */
@@ -58,7 +69,7 @@ typedef struct hm_stats {
   int64_t large_bytes;        /* bytes mapped for live large allocations */
   int64_t cached_bytes;       /* bytes of freed mappings kept for reuse */
   int64_t quarantined_bytes;  /* bytes freed by JS, not yet reusable */
-  int64_t pending_finalizers; /* freed blocks whose JS finalizer has not run yet */
+  int64_t pending_finalizers; /* freed blocks in quarantine (JS has not let go of them yet) */
 } hm_stats;
 
 int hm_init(void);
@@ -87,7 +98,7 @@ hm_block *hm_lookup(const void *ptr, size_t size);
 /* JS freed b (it is detached: unreachable from JS). */
 void hm_free(hm_block *b);
 
-/* The JS finalizer of the block with this handle ran. */
+/* One JS hold of the block with this handle was finalized. */
 void hm_finalize(uint64_t handle);
 
 /* Move a live large block's pages to placement `pl` in place (mbind with
