@@ -7,7 +7,7 @@
 // process; createArena(64 MiB).dispose(); one 64 MiB allocate + free; 16
 // frees of distinct unusual sizes; 1 GiB of 4 KiB blocks live once (skip
 // with --no-gib-history); and 1,000 / 10,000 held 256 KiB buffers, never
-// written or with every page written. Every cell runs in a fresh child
+// written or with every page written (0 held is the fresh cell). Every cell runs in a fresh child
 // process (a history must not leak into the next cell) that measures ours
 // against Buffer.allocUnsafeSlow(size) in interleaved rounds.
 //
