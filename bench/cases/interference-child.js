@@ -14,6 +14,7 @@
 // Prints one JSON line.
 const path = require('node:path');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+const { childArgs, childMain } = require('../lib/child');
 
 const KiB = 1024;
 const MiB = 2 ** 20;
@@ -64,7 +65,6 @@ const reply = (w) => new Promise((resolve) => w.once('message', resolve));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  const { childArgs } = require('../lib/child');
   const a = childArgs(process.argv.slice(2), { 'window-ms': '300', reps: '5' });
   const windowMs = Number(a['window-ms']);
   const reps = Number(a.reps);
@@ -121,5 +121,5 @@ async function main() {
   return { windowMs, reps, smallBytes: SMALL, largeBytes: [MiB, 8 * MiB], ...out };
 }
 
-if (isMainThread) require('../lib/child').childMain('interference-child', main);
+if (isMainThread) childMain('interference-child', main);
 else workerMain();
