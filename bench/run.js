@@ -7,17 +7,33 @@
 // <out>/latest.md (full runs; quick / partial / VM runs get their own names).
 //
 // usage: node bench/run.js [--quick] [--only NAME[,NAME]] [--json] [--out DIR] [--vm]
+//                          [--no-gib-history] [--held-limit SEC]
 //
 // cases (--only accepts the name or the number):
-//   1 smalloc   s_malloc/s_free 64 B..4 KiB vs Buffer.allocUnsafeSlow
-//   2 arena     arena.alloc(16..256) vs Buffer.allocUnsafe
-//   3 large     allocate/free 64 KiB..1 MiB vs Buffer.allocUnsafeSlow
-//   4 populate  allocate(1 GiB, { populate: true }) vs Buffer.alloc + touch every page
-//   5 stream    JS read/write loops over a 64 MiB Float64Array, SDK vs plain
-//   6 stats     `hmsdk stats` wall time vs `node -e 0` (and numastat -m)
-//   7 rss       RSS across 1M allocate/free cycles
-//   8 weighted  weighted interleave (kernel + stripe paths) vs MPOL_INTERLEAVE (>= 2 nodes: --vm)
-//   9 model     policy-engine bandwidth model per preset (HMAT model, not measured)
+//   1 smalloc       s_malloc/s_free 64 B..4 KiB vs Buffer.allocUnsafeSlow
+//   2 arena         arena.alloc(16..256) vs Buffer.allocUnsafe
+//   3 large         allocate/free 64 KiB..1 MiB vs Buffer.allocUnsafeSlow
+//   4 populate      allocate(1 GiB, { populate: true }) vs Buffer.alloc + touch every page
+//   5 stream        JS read/write loops over a 64 MiB Float64Array, SDK vs plain
+//   6 stats         `hmsdk stats` wall time vs `node -e 0` (and numastat -m)
+//   7 rss           RSS across 1M allocate/free cycles
+//   8 weighted      weighted interleave (kernel + stripe paths) vs MPOL_INTERLEAVE (>= 2 nodes: --vm)
+//   9 model         policy-engine bandwidth model per preset (HMAT model, not measured)
+// constant cost at any size of heap and any history (`--only history` runs 10-14;
+// they use the public package only, bench/cases/):
+//  10 matrix        allocate+free 4 KiB..16 MiB after each history / with 0..10k held
+//                   buffers, one fresh process per cell, vs allocUnsafeSlow and vs fresh
+//  11 held          build 10,000 held 256 KiB buffers: allocate vs allocUnsafeSlow
+//  12 interference  worker A's 1 KiB allocate+free rate while worker B churns 1..8 MiB
+//  13 churn         C program churning 64 KiB..4 MiB blocks: CPU under `hmsdk run` and
+//                   memkind memtier vs plain glibc (installs libmemkind0 as root)
+//  14 loop-rss      RSS over 1M s_malloc+s_free in one synchronous loop, and after yielding
+//
+// --quick            tiny iteration counts: checks that every case runs (schema only)
+// --no-gib-history   case 10 without the "1 GiB of 4 KiB blocks live once" history
+//                    (needs ~1.3 GiB of memory per cell)
+// --held-limit SEC   time limit of each case 11 run and of the case in total (default 20);
+//                    a run stopped at the limit reports the extrapolated time
 //
 // --vm runs case 8 inside `hmsdk emulate --kernel 6.12` (cxl-expander preset)
 // and copies its JSON into the results directory.
@@ -28,7 +44,9 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model'];
+const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss'];
+/* --only names that stand for several cases. */
+const GROUPS = { history: ['matrix', 'held', 'interference', 'churn', 'loop-rss'] };
 const SCHEMA = 'hmsdk-bench/1';
 
 const log = (m) => process.stderr.write(`bench: ${m}\n`);
@@ -42,7 +60,7 @@ function usage(code, msg) {
 }
 
 function parse(argv) {
-  const o = { quick: false, json: false, vm: false, only: null, out: null, kernel: '6.12' };
+  const o = { quick: false, json: false, vm: false, only: null, onlyTag: null, out: null, kernel: '6.12', noGibHistory: false, heldLimitSec: 20 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -58,17 +76,27 @@ function parse(argv) {
     else if (a === '--out') o.out = val();
     else if (a.startsWith('--out=')) o.out = a.slice(6);
     else if (a === '--kernel') o.kernel = val();
+    else if (a === '--no-gib-history') o.noGibHistory = true;
+    else if (a === '--held-limit' || a.startsWith('--held-limit=')) {
+      o.heldLimitSec = Number(a.includes('=') ? a.slice(13) : val());
+      if (!(o.heldLimitSec > 0)) usage(2, '--held-limit needs a positive number of seconds');
+    }
     else if (a === '-h' || a === '--help') usage(0);
     else usage(2, `unknown argument '${a}'`);
   }
   if (o.only !== null) {
     const names = o.only.split(',').map((s) => s.trim()).filter(Boolean);
-    o.only = names.map((n) => {
-      const byNum = /^\d$/.test(n) ? CASES[Number(n) - 1] : undefined;
-      const name = byNum ?? n;
-      if (!CASES.includes(name)) usage(2, `--only: unknown case '${n}' (cases: ${CASES.join(', ')} or 1..9)`);
-      return name;
-    });
+    o.onlyTag = names.join('+');
+    o.only = [
+      ...new Set(
+        names.flatMap((n) => {
+          if (GROUPS[n]) return GROUPS[n];
+          const name = /^\d+$/.test(n) ? CASES[Number(n) - 1] : n;
+          if (!CASES.includes(name)) usage(2, `--only: unknown case '${n}' (cases: ${CASES.join(', ')} or 1..${CASES.length}; groups: ${Object.keys(GROUPS).join(', ')})`);
+          return [name];
+        }),
+      ),
+    ];
   }
   return o;
 }
@@ -96,7 +124,7 @@ function tag() {
   const parts = [];
   if (emulated) parts.push(`vm-${process.env.HMSDK_EMULATE_KERNEL || 'unknown'}`);
   if (opts.quick) parts.push('quick');
-  if (opts.only) parts.push(opts.only.join('+'));
+  if (opts.only) parts.push(opts.onlyTag);
   return parts.join('-');
 }
 
@@ -185,11 +213,17 @@ async function main() {
     quick: opts.quick,
     node: topo.normalNodes[0] ?? topo.nodes[0].id,
     log,
+    flags: { noGibHistory: opts.noGibHistory, heldLimitSec: opts.heldLimitSec },
   };
   const impl = {
     ...require('./lib/cases'),
     weighted: require('./lib/weighted').weighted,
     model: require('./lib/model').model,
+    matrix: require('./cases/history').history,
+    held: require('./cases/held').held,
+    interference: require('./cases/interference').interference,
+    churn: require('./cases/preload-churn').preloadChurn,
+    'loop-rss': require('./cases/loop-rss').loopRss,
   };
   const run = opts.only ?? CASES;
   log(`${opts.quick ? 'QUICK mode, ' : ''}cases: ${run.join(', ')}; node ${process.version}, ${os.cpus().length} CPUs, memory nodes ${topo.nodes.map((n) => n.id).join(',')}`);

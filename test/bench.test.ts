@@ -36,6 +36,7 @@ interface Row {
   status: 'met' | 'missed' | 'info' | 'skipped' | 'error';
   vsTarget: number | null;
   note: string;
+  extra?: { incomplete?: string; matrix?: { history: string; label: string; size: number } };
 }
 interface ModelRow {
   preset: string;
@@ -84,7 +85,7 @@ describe('bench/run.js --quick', () => {
   it('exits 0 and prints one progress line per task on stderr', () => {
     expect(run.status, String(run.stderr)).toBe(0);
     const err = String(run.stderr);
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 9]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
     expect(err).toMatch(/median .*\/op/);
   });
 
@@ -106,9 +107,9 @@ describe('bench/run.js --quick', () => {
     expect(doc.durationSec).toBeLessThan(60);
   });
 
-  it('every case 1..8 has rows with the documented shape', () => {
+  it('every case 1..8 and 10..14 has rows with the documented shape', () => {
     const cases = new Set(doc.rows.map((r) => r.case));
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 8]) expect(cases.has(c), `case ${c}`).toBe(true);
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14]) expect(cases.has(c), `case ${c}`).toBe(true);
     // case 1: 4 sizes x 1 baseline; case 3: 3 sizes
     expect(doc.rows.filter((r) => r.case === 1)).toHaveLength(4);
     expect(doc.rows.filter((r) => r.case === 3)).toHaveLength(3);
@@ -128,18 +129,22 @@ describe('bench/run.js --quick', () => {
         expect(typeof side!.name).toBe('string');
         expect(side!.n).toBeGreaterThanOrEqual(1);
         for (const k of ['median', 'p25', 'p75', 'mad'] as const) expect(Number.isFinite(side![k]), `${r.id}.${k}`).toBe(true);
-        expect(side!.median).toBeGreaterThan(0);
+        // budget rows measure an amount (RSS growth), which can be zero or negative
+        if (r.kind !== 'budget') expect(side!.median).toBeGreaterThan(0);
         expect(side!.p25).toBeLessThanOrEqual(side!.median);
         expect(side!.p75).toBeGreaterThanOrEqual(side!.median);
       }
       expect(r.ratio).not.toBeNull();
-      expect(r.ratio!.value).toBeGreaterThan(0);
+      if (r.kind !== 'budget') expect(r.ratio!.value).toBeGreaterThan(0);
       expect(r.ratio!.p25).toBeLessThanOrEqual(r.ratio!.value);
       expect(r.ratio!.p75).toBeGreaterThanOrEqual(r.ratio!.value);
-      expect(['time', 'speedup', 'throughput', 'growth']).toContain(r.kind);
+      expect(['time', 'speedup', 'throughput', 'growth', 'budget']).toContain(r.kind);
       if (r.target === null) {
         expect(r.status).toBe('info');
         expect(r.met).toBeNull();
+      } else if (r.extra?.incomplete) {
+        expect(r.met).toBe(false);
+        expect(r.status).toBe('missed');
       } else {
         const met = r.target.op === '<=' ? r.ratio!.value <= r.target.value : r.ratio!.value >= r.target.value;
         expect(r.met).toBe(met);
@@ -158,6 +163,32 @@ describe('bench/run.js --quick', () => {
         expect(r.note).toMatch(/needs the VM/);
       }
     }
+  });
+
+  it('cases 10-14: matrix cells per history and size, one row per measurement, in the Markdown', () => {
+    const matrix = doc.rows.filter((r) => r.case === 10);
+    const histories = new Set(matrix.map((r) => r.extra!.matrix!.history));
+    const sizes = new Set(matrix.map((r) => r.extra!.matrix!.size));
+    expect(histories.has('fresh')).toBe(true);
+    // fresh, arena, 64 MiB, odd frees, small blocks, 2 counts x (untouched, touched), and the fresh cell again
+    expect(histories.size).toBe(10);
+    // a vs-baseline and a vs-fresh row per cell, but the fresh cell has no vs-fresh row and its repeat no vs-baseline row
+    expect(matrix).toHaveLength(histories.size * sizes.size * 2 - 2 * sizes.size);
+    for (const r of matrix.filter((m) => m.extra!.matrix!.history === 'fresh-again')) {
+      expect(r.id).toMatch(/-vs-fresh$/);
+      expect(r.status).toBe('info');
+    }
+    for (const r of matrix) expect(r.id).toMatch(/^history-[\w-]+-\d+-vs-(allocUnsafeSlow|fresh)$/);
+    expect(doc.rows.filter((r) => r.case === 11)).toHaveLength(1);
+    expect(doc.rows.filter((r) => r.case === 12).map((r) => r.id)).toEqual(['interference-ours-1k-with-large-churn', 'interference-baseline-1k-with-large-churn']);
+    const churn = doc.rows.filter((r) => r.case === 13);
+    expect(churn.map((r) => r.id)).toEqual(['churn-hmsdk-vs-glibc-cpu', 'churn-memtier-vs-glibc-cpu']);
+    expect(churn[0]!.status).not.toBe('skipped');
+    expect(doc.rows.filter((r) => r.case === 14)).toHaveLength(4);
+    const md = fs.readFileSync(path.join(dir, 'latest-quick.md'), 'utf8');
+    expect(md).toMatch(/^Case 10 — history × scale/m);
+    expect(md).toMatch(/^\| history \| 4 KiB \| 1 MiB \|$/m);
+    expect(md).not.toMatch(/^\| 10 \|/m); // matrix cells are not in the flat table
   });
 
   it('case 9: a model row per preset, labelled as a model', () => {

@@ -36,6 +36,8 @@ function fmtUnit(v, unit) {
       return `${v.toFixed(2)} GB/s`;
     case 'MiB':
       return `${v.toFixed(1)} MiB`;
+    case 'ops/s':
+      return `${(v / 1e6).toFixed(2)} M ops/s`;
     case 'GB/s (model)':
       return `${(v / 1000).toFixed(1)} GB/s`;
     default:

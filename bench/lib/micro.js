@@ -31,6 +31,7 @@ async function loadTinybench() {
  * @param spec.batch   operations per sample
  * @param spec.rounds  interleaved rounds
  * @param spec.timeMs  time budget per task per round
+ * @param spec.iterations  minimum samples per task per round (default 8)
  * @returns { [key]: { summary (ns/op), roundMedians: number[] } }
  */
 async function compare(spec) {
@@ -43,7 +44,7 @@ async function compare(spec) {
     const bench = new Bench({
       name: spec.name,
       time: timeMs,
-      iterations: 8,
+      iterations: spec.iterations ?? 8,
       warmup: r === 0,
       warmupTime: Math.min(100, timeMs),
       warmupIterations: 4,

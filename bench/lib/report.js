@@ -1,6 +1,6 @@
 'use strict';
 // The Markdown summary (bench/results/latest.md and the end of the run).
-const { fmtUnit, fmtRatio } = require('./fmt');
+const { fmtBytes, fmtUnit, fmtRatio } = require('./fmt');
 
 const esc = (s) => String(s).replace(/\|/g, '\\|');
 
@@ -42,6 +42,54 @@ function rowsTable(rows) {
   return out.join('\n');
 }
 
+/* Case 10 rows carry extra.matrix = { history, label, size }: shown as matrices, not as 85 table rows. */
+const isMatrix = (r) => Boolean(r.extra && r.extra.matrix);
+
+function matrixCell(r, withNormalised) {
+  if (!r) return 'reference';
+  const text =
+    `${fmtRatio(r.ratio.value)} (${fmtRatio(r.ratio.p25)}–${fmtRatio(r.ratio.p75)})` +
+    `${withNormalised ? `; ${fmtRatio(r.extra.vsFreshNormalised)} via baseline` : ''}${r.extra.incomplete ? ' †' : ''}`;
+  return r.met === false ? `**${text} ✗**` : text;
+}
+
+/** Two history × size tables of case 10: ours vs the baseline, ours vs the fresh cell. */
+function matrixTables(rows) {
+  const cells = rows.filter(isMatrix);
+  const sizes = [...new Set(cells.map((r) => r.extra.matrix.size))];
+  const histories = [...new Map(cells.map((r) => [r.extra.matrix.history, r.extra.matrix.label])).entries()];
+  const find = (h, size, suffix) => cells.find((r) => r.extra.matrix.history === h && r.extra.matrix.size === size && r.id.endsWith(suffix));
+  const header = `| history | ${sizes.map((s) => fmtBytes(s)).join(' | ')} |\n|---|${sizes.map(() => '---|').join('')}`;
+  const table = (suffix) =>
+    [
+      header,
+      ...histories.map(([h, label]) => {
+        const cols = sizes.map((s) => {
+          const r = find(h, s, suffix);
+          if (suffix === '-vs-fresh') return matrixCell(r, true);
+          return r ? `${fmtUnit(r.ours.mean, r.unit)}/op; ${matrixCell(r, false)}` : '–';
+        });
+        return `| ${esc(label)} | ${cols.join(' | ')} |`;
+      }),
+    ].join('\n');
+  const judged = cells.filter((r) => r.target);
+  const incomplete = cells.filter((r) => r.extra.incomplete);
+  return [
+    `Case 10 — history × scale: allocate(size) + free, default options, one fresh process per cell; ${judged.filter((r) => r.met).length} of ${judged.length} cell targets met ` +
+      '(**bold ✗** = missed; † = the history could not be built within the setup time limit, missed whatever the ratio).',
+    '',
+    'Ours (mean per op) and ours / Buffer.allocUnsafeSlow in the same process, median (p25–p75) over interleaved rounds; target ≤ 2× at 4 KiB, ≤ 1.5× from 64 KiB up:',
+    '',
+    table('-vs-allocUnsafeSlow'),
+    '',
+    "Ours / ours in the fresh process of the same size: this cell's round means over the fresh cell's median, median (p25–p75); separate processes, so machine load does not cancel " +
+      "(the last row repeats the fresh cell: the noise floor). \"via baseline\": the same ratio taken through each cell's own Buffer.allocUnsafeSlow ratio, which cancels load but moves if a history slows the baseline too. Target ≤ 1.5× (on the first figure):",
+    '',
+    table('-vs-fresh'),
+    ...(incomplete.length ? ['', ...[...new Set(incomplete.map((r) => `- ${r.extra.matrix.label}, ${fmtBytes(r.extra.matrix.size)}: ${r.extra.incomplete}`))]] : []),
+  ].join('\n');
+}
+
 function modelTable(model) {
   const gb = (v) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : `${(v / 1000).toFixed(1)}`);
   const out = [
@@ -71,8 +119,13 @@ function markdown(doc, { vm } = {}) {
       '(total time / ops), so the GC work that baselines defer to the collector is charged to them.',
   );
   out.push('');
-  if (doc.rows.length) {
-    out.push(rowsTable(doc.rows));
+  const flat = doc.rows.filter((r) => !isMatrix(r));
+  if (flat.length) {
+    out.push(rowsTable(flat));
+    out.push('');
+  }
+  if (doc.rows.some(isMatrix)) {
+    out.push(matrixTables(doc.rows));
     out.push('');
   }
   if (vm && vm.rows && vm.rows.length) {
@@ -87,7 +140,7 @@ function markdown(doc, { vm } = {}) {
     out.push(modelTable(doc.model));
     out.push('');
   }
-  const noted = [...doc.rows, ...((vm && vm.rows) || [])].filter((r) => r.status === 'missed' || r.status === 'skipped');
+  const noted = [...flat, ...((vm && vm.rows) || [])].filter((r) => r.status === 'missed' || r.status === 'skipped');
   if (noted.length) {
     out.push('Notes on missed / skipped rows:');
     out.push('');

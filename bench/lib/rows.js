@@ -9,17 +9,19 @@ const { quantile, roundSummary, sig } = require('./stats');
  *  speedup    baseline / ours time        (higher is better, target ">=")
  *  throughput ours / baseline throughput  (higher is better, target ">=")
  *  growth     after / before              (lower is better, target "<=")
+ *  budget     measured / allowed amount   (lower is better, target "<=")
  */
 const RATIO_DEFS = {
   time: 'ours / baseline time per op',
   speedup: 'baseline / ours time per op (speed-up)',
   throughput: 'ours / baseline throughput',
   growth: 'RSS after / RSS before',
+  budget: 'measured / budget',
 };
 
 /**
  * @param o.id        stable id (group-size-baseline)
- * @param o.case      issue table case number 1..9
+ * @param o.case      case number 1..14 (bench/run.js --help)
  * @param o.what      short description of the operation
  * @param o.unit      unit of ours/baseline summaries
  * @param o.ours      { name, summary }
@@ -28,6 +30,9 @@ const RATIO_DEFS = {
  * @param o.kind      key of RATIO_DEFS
  * @param o.target    { op: '<=' | '>=', value } | null (report only)
  * @param o.note      explanation (why missed, what was measured)
+ * @param o.incomplete  reason the measured situation could not be fully set
+ *                    up (e.g. a history that hit its time limit): the row is
+ *                    "missed" whatever its ratio
  */
 function makeRow(o) {
   const ratios = (o.ratios || []).filter((r) => Number.isFinite(r));
@@ -45,6 +50,10 @@ function makeRow(o) {
   if (o.target && ratio) {
     met = o.target.op === '<=' ? ratio.value <= o.target.value : ratio.value >= o.target.value;
     status = met ? 'met' : 'missed';
+  }
+  if (o.incomplete && o.target) {
+    met = false;
+    status = 'missed';
   }
   return {
     id: o.id,
