@@ -6,22 +6,29 @@
         "native/prim/hm_prim.c",
         "native/core/hm_meta.c", "native/core/hm_place.c", "native/core/hm_capacity.c",
         "native/core/hm_extent.c", "native/core/hm_arena.c", "native/core/hm_stripe.c", "native/core/hm_core.c",
+        "native/preload/hm_conf.c",
         "native/addon/addon.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags_c": ["-std=gnu11"],
-      "libraries": ["-lpthread", "-lm"]
+      "libraries": ["-lpthread"]
     },
     {
       "target_name": "hmsdk_preload",
       "type": "shared_library",
       "product_dir": "<(PRODUCT_DIR)",
-      "sources": ["native/preload/hm_preload.c"],
+      "sources": [
+        "native/prim/hm_prim.c",
+        "native/core/hm_meta.c", "native/core/hm_place.c", "native/core/hm_capacity.c",
+        "native/core/hm_extent.c", "native/core/hm_arena.c", "native/core/hm_stripe.c",
+        "native/preload/hm_conf.c", "native/preload/hm_blocks.c", "native/preload/hm_report.c",
+        "native/preload/hm_interpose.c"
+      ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-fPIC", "-fvisibility=hidden", "-fno-builtin", "-fomit-frame-pointer"],
       "cflags_c": ["-std=gnu11"],
       "ldflags": ["-Wl,-z,nodelete", "-Wl,--no-undefined"],
-      "libraries": ["-ldl"],
+      "libraries": ["-ldl", "-lpthread"],
       "conditions": [
         ["target_arch=='x64' or target_arch=='ia32'", {
           "cflags": ["-falign-functions=64", "-Wa,-mbranches-within-32B-boundaries"]

@@ -138,8 +138,11 @@ export function allocPlaced(size: number, p: ResolvedPlacement, flags: number, a
  */
 export function allocate(size: number, options?: AllocateOptions): PlacedBuffer {
   checkSize('size', size);
-  return allocateRequest(size, checkAllocateOptions('options', options));
+  return allocateRequest(size, options === undefined ? DEFAULT_REQUEST : checkAllocateOptions('options', options));
 }
+
+/* The request without options, validated once: the common call pays no snapshot. */
+const DEFAULT_REQUEST = checkAllocateOptions('options', undefined);
 
 /** Allocate `size` (validated) bytes under validated options; zeroed unless `zero: false`. @internal */
 export function allocateRequest(size: number, request: AllocateRequest): PlacedBuffer {

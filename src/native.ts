@@ -78,6 +78,10 @@ export interface NativeAddon {
   reserveFor(memTotal: number): number;
   /** The core's stripe layout: [unit, (offset, length, nodeIndex)*], for contract tests. */
   stripeLayout(size: number, weights: number[], stripeBytes: number, pageSize: number): Float64Array | number;
+  /** The preload's HMSDK_CONF parser (native/preload/hm_conf.c): null when valid, else its one-line message. */
+  confCheck(conf: string): string | null;
+  /** The preload's key table. */
+  confKeys(): { name: string; expect: string }[];
 }
 
 let addon: NativeAddon | undefined;

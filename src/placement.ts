@@ -58,6 +58,8 @@ const cache = new Map<string, ResolvedPlacement>();
 /** Forget cached placements (after the topology or interleave settings change). @internal */
 export function clearPlacementCache(): void {
   cache.clear();
+  lastRequest = undefined;
+  lastResolved = undefined;
 }
 
 function memoryNodeIds(t: Topology): number[] {
@@ -151,6 +153,19 @@ export function weightedPlacement(t: Topology, nodes: number[], weights: number[
 
 /** Resolve a validated placement request into a placement. @internal */
 export function resolvePlacement(req: PlacementRequest): ResolvedPlacement {
+  // Requests are frozen snapshots: the same object resolves the same way
+  // (allocate() without options and s_malloc reuse one).
+  if (req === lastRequest && lastResolved) return lastResolved;
+  const out = resolveUncached(req);
+  lastRequest = req;
+  lastResolved = out;
+  return out;
+}
+
+let lastRequest: PlacementRequest | undefined;
+let lastResolved: ResolvedPlacement | undefined;
+
+function resolveUncached(req: PlacementRequest): ResolvedPlacement {
   const policy = req.policy;
   const key = `${policy}|${req.tier ?? ''}|${req.nodes?.join(',') ?? ''}|${req.fallback}|${weightsKey(req.weights)}`;
   const hit = cache.get(key);

@@ -56,9 +56,13 @@ function pages(policy) {
 }`;
 
 beforeAll(() => {
-  const src = path.join(root, 'native', 'preload', 'hm_preload.c');
   if (!fs.existsSync(SO)) throw new Error(`${SO} is missing: run npm run build:native`);
-  if (fs.statSync(SO).mtimeMs < fs.statSync(src).mtimeMs) throw new Error(`${SO} is older than ${src}: run npm run build:native`);
+  for (const dirName of ['prim', 'core', 'preload']) {
+    for (const f of fs.readdirSync(path.join(root, 'native', dirName))) {
+      const src = path.join(root, 'native', dirName, f);
+      if (fs.statSync(SO).mtimeMs < fs.statSync(src).mtimeMs) throw new Error(`${SO} is older than ${src}: run npm run build:native`);
+    }
+  }
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmsdk-preload-'));
   stress = path.join(dir, 'stress');
   execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', stress, path.join(__dirname, 'preload', 'stress.c')], { stdio: 'inherit' });
@@ -135,10 +139,10 @@ print(n)`;
     expect(num(r.stats[0]!, 'live_bytes')).toBe(0);
   });
 
-  it('interleave and weighted policies place too (numa_maps interleave:0, stats)', () => {
+  it('interleave and weighted policies place too (numa_maps interleave:0; weighted ranges prefer:0)', () => {
     const js = `${NUMA_MAPS_JS}
 const b = Buffer.alloc(64 * 1024 * 1024, 1);
-console.log(pages('interleave:0'), pages('bind:0'));`;
+console.log(pages('interleave:0'), pages('prefer:0'));`;
     const il = under('nodes=0,policy=interleave', process.execPath, ['-e', js]);
     expect(il.status, il.stderr).toBe(0);
     expect(Number(il.stdout.trim().split(' ')[0])).toBeGreaterThanOrEqual((64 * MiB) / 4096);
@@ -151,7 +155,7 @@ console.log(pages('interleave:0'), pages('bind:0'));`;
 describe('preload: configuration errors', () => {
   const cases: [string, RegExp][] = [
     ['tresh=1M,nodes=0', /^hmsdk-preload: unknown key 'tresh' in HMSDK_CONF; memory placement disabled$/],
-    ['nodes=0,cap=12Q', /^hmsdk-preload: bad value '12Q' for key 'cap' \(expected bytes > 0/],
+    ['nodes=0,cap=12Q', /^hmsdk-preload: bad value '12Q' for key 'cap' \(expected bytes 1\.\.1PiB, .*\) in HMSDK_CONF; memory placement disabled$/],
     ['nodes=0,policy=bindd', /^hmsdk-preload: bad value 'bindd' for key 'policy'/],
     ['nodes=999', /^hmsdk-preload: node 999 has no memory or does not exist in HMSDK_CONF; memory placement disabled$/],
     ['policy=bind', /^hmsdk-preload: 'nodes' \(or 'weights'\) is required/],

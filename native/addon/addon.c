@@ -19,6 +19,7 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/hm_arena.h"
@@ -26,6 +27,7 @@
 #include "../core/hm_place.h"
 #include "../core/hm_reserve.h"
 #include "../core/hm_stripe.h"
+#include "../preload/hm_conf.h"
 
 _Static_assert(sizeof(void *) == 8, "finalizer handles are 64-bit");
 
@@ -386,6 +388,42 @@ static napi_value StripeLayout(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* confCheck(text) -> null | message: the preload's own parser (hm_conf.c),
+ * so `hmsdk run` refuses exactly what the library would. */
+static napi_value ConfCheck(napi_env env, napi_callback_info info) {
+  napi_value v, out;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  static _Thread_local char text[HM_CONF_MAX_TEXT + 2];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok) return invalid(env);
+  static _Thread_local hm_conf c;
+  char err[512];
+  if (len > HM_CONF_MAX_TEXT) {
+    snprintf(err, sizeof err, "HMSDK_CONF is longer than %d bytes", HM_CONF_MAX_TEXT);
+  } else if (hm_conf_parse(text, &c, err, sizeof err) == 0) {
+    CHECK(env, napi_get_null(env, &out));
+    return out;
+  }
+  CHECK(env, napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+/* confKeys() -> [{ name, expect }]: the key table. */
+static napi_value ConfKeys(napi_env env, napi_callback_info info) {
+  napi_value arr;
+  CHECK(env, napi_create_array(env, &arr));
+  for (int i = 0; i < hm_conf_key_count(); i++) {
+    napi_value o, name, expect;
+    CHECK(env, napi_create_object(env, &o));
+    CHECK(env, napi_create_string_utf8(env, hm_conf_key_name(i), NAPI_AUTO_LENGTH, &name));
+    CHECK(env, napi_create_string_utf8(env, hm_conf_key_expect(i), NAPI_AUTO_LENGTH, &expect));
+    CHECK(env, napi_set_named_property(env, o, "name", name));
+    CHECK(env, napi_set_named_property(env, o, "expect", expect));
+    CHECK(env, napi_set_element(env, arr, (uint32_t)i, o));
+  }
+  return arr;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   if (hm_init() != 0) {
     napi_throw_error(env, "ENOADDON", "hmsdk: native init failed");
@@ -397,7 +435,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   } fns[] = {{"alloc", Alloc},         {"allocStripe", AllocStripe}, {"free", Free},
              {"placement", Placement}, {"lastError", LastError},     {"where", Where},
              {"migrate", Migrate},     {"stats", Stats},             {"trim", Trim},
-             {"info", Info},           {"reserveFor", ReserveFor},   {"stripeLayout", StripeLayout}};
+             {"info", Info},           {"reserveFor", ReserveFor},   {"stripeLayout", StripeLayout},
+             {"confCheck", ConfCheck}, {"confKeys", ConfKeys}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
     CHECK(env, napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn));

@@ -19,6 +19,15 @@ typedef struct cap_node {
 } cap_node;
 
 static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
+static int reserve_fixed;
+static uint64_t reserve_bytes;
+
+void hm_cap_set_reserve(uint64_t bytes) {
+  pthread_mutex_lock(&cap_lock);
+  reserve_fixed = 1;
+  reserve_bytes = bytes;
+  pthread_mutex_unlock(&cap_lock);
+}
 static cap_node nodes_[HM_MAX_NODES];
 static hm_extent *lazy_head;
 
@@ -66,7 +75,7 @@ static int refresh(int node, hm_err *err) {
   }
   cap_node *c = &nodes_[node];
   c->known = 1;
-  c->reserve = hm_node_reserve(total);
+  c->reserve = reserve_fixed ? reserve_bytes : hm_node_reserve(total);
   c->headroom = (int64_t)free_b - (int64_t)c->reserve - c->lazy_unfaulted;
   c->read_ns = hm_now_ns();
   c->sys_free_at_read = hm_system_free();

@@ -60,6 +60,10 @@ void hm_cap_give(hm_extent *e);
 
 
 
+/* Use `bytes` as every node's reserve instead of the rule (hm_reserve.h):
+ * the preload's `reserve=` key. */
+void hm_cap_set_reserve(uint64_t bytes);
+
 /* Move e's charge to placement `to` (migration): the old placement's
  * charge is released first, so moving to the nodes the extent already
  * charges never counts it twice. On failure nothing changes. 0 or -1. */

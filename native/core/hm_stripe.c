@@ -1,7 +1,6 @@
 /* hm_stripe: weighted stripe layout. See hm_stripe.h and src/policy/stripe.ts. */
 #include "hm_stripe.h"
 
-#include <math.h>
 
 /* Segment count and bytes per node of a layout, in O(n). */
 static int layout_stats(uint64_t size, const uint32_t *w, int n, uint64_t unit, uint64_t *bytes, uint64_t *segments) {
@@ -44,7 +43,7 @@ uint64_t hm_stripe_unit(uint64_t size, const uint32_t *w, int n, uint64_t stripe
       layout_stats(size, w, n, u, bytes, &segments);
       double err = 0;
       for (int i = 0; i < n; i++) {
-        double e = fabs((double)bytes[i] / (double)size - (double)w[i] / (double)wsum);
+        double e = __builtin_fabs((double)bytes[i] / (double)size - (double)w[i] / (double)wsum);
         if (e > err) err = e;
       }
       /* Same expression as the TypeScript engine, so both pick one unit. */

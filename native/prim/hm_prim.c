@@ -207,6 +207,13 @@ static ssize_t read_small(const char *path, char *buf, size_t cap) {
   return (ssize_t)n;
 }
 
+int hm_read_nodelist(const char *path, hm_nodemask *m) {
+  char buf[4096];
+  ssize_t r = read_small(path, buf, sizeof buf);
+  if (r < 0) return (int)r;
+  return hm_mask_parse(buf, m) == 0 ? 0 : -EINVAL;
+}
+
 /* The kB value after `key` in a meminfo text, in bytes; -1 if absent. */
 static int64_t meminfo_field(const char *text, const char *key) {
   const char *m = strstr(text, key);
@@ -255,11 +262,10 @@ int hm_mode_supported(int mode) {
   if (mode < 0 || mode >= 8) return 0;
   if (mode_probe[mode] == 0) {
     int ok = 0;
-    char buf[4096];
     hm_nodemask has_memory, m;
     hm_mask_clear(&m);
     /* Any node with memory works for the probe: take the first. */
-    if (read_small("/sys/devices/system/node/has_memory", buf, sizeof buf) >= 0 && hm_mask_parse(buf, &has_memory) == 0) {
+    if (hm_read_nodelist("/sys/devices/system/node/has_memory", &has_memory) == 0) {
       for (int n = 0; n < HM_MAX_NODES; n++)
         if (hm_mask_isset(&has_memory, n)) {
           hm_mask_set(&m, n);

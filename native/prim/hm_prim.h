@@ -52,6 +52,10 @@ int hm_mask_isset(const hm_nodemask *m, int node);
  * or an id >= HM_MAX_NODES. */
 int hm_mask_parse(const char *s, hm_nodemask *m);
 
+/* Read a kernel node-list file (e.g. /sys/devices/system/node/has_memory)
+ * into m. 0 or -errno. */
+int hm_read_nodelist(const char *path, hm_nodemask *m);
+
 /* System page size, cached. */
 size_t hm_page_size(void);
 size_t hm_round_pages(size_t n);

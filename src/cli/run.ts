@@ -15,6 +15,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HmsdkError } from '../errors';
+import { native } from '../native';
+import { planInterleave } from '../policy/plan';
 import { parseNodeList, readTopology, type Topology } from '../topology';
 import { parseArgs, UsageError } from './args';
 import { parseSize } from './format';
@@ -115,8 +117,7 @@ function parseWeights(text: string): Record<number, number> {
 }
 
 /**
- * Resolve options against a topology into HMSDK_CONF. Pure apart from
- * loading the policy engine for `--weighted` without pairs.
+ * Resolve options against a topology into HMSDK_CONF. Pure.
  *
  * @throws UsageError for contradictory options; HmsdkError ENODEV when the
  *   tier or a node does not exist.
@@ -151,7 +152,6 @@ export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
     if (!memNodes.has(id)) throw new HmsdkError('ENODEV', `node ${id} is not a memory node of this machine (memory nodes: ${[...memNodes].join(',')})`);
   }
   if (policy === 'weighted' && !weights) {
-    const { planInterleave } = require('../policy/plan') as typeof import('../policy/plan');
     const plan = planInterleave(topo, { nodes });
     weights = {};
     plan.nodes.forEach((id, i) => (weights![id] = plan.weights[i]!));
@@ -271,6 +271,11 @@ export async function run(argv: string[]): Promise<number> {
 
   const topo = readTopology({ sysRoot: sysRootFlag(flags['sys-root']) });
   const plan = buildConf(opts, topo);
+  // The preload's own parser (compiled into the addon too) has the last
+  // word: a value it would refuse is a usage error here, not one line per
+  // child process later.
+  const problem = native().confCheck(plan.conf);
+  if (problem) throw new UsageError(`invalid preload configuration: ${problem.replace(/ in HMSDK_CONF; memory placement disabled$/, '')}`);
   const so = preloadPath();
   const ldPreload = process.env.LD_PRELOAD ? `${so} ${process.env.LD_PRELOAD}` : so;
 

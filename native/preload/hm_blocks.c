@@ -1,0 +1,303 @@
+/*
+ * hm_blocks: placing the preload's blocks through the shared core.
+ *
+ * bind / preferred / interleave: every block is an extent of the target
+ * placement (native/core/hm_extent.h), so a freed block's mapping is
+ * reused by the next block of its length class (no mmap, mbind or munmap
+ * on a churn of large blocks), cached mappings decay after ~10 s, and a
+ * strict (bind) block is charged to its nodes' capacity before any of its
+ * pages can fault, lazy or populated: a full node gives ENOMEM here, which
+ * becomes the overflow policy, never an OOM kill.
+ * weighted: a userspace stripe over the nodes (native/core/hm_stripe.h,
+ * the algorithm the addon uses), each range MPOL_PREFERRED to its node, so
+ * like the kernel's weighted interleave it falls back when a node is full.
+ *
+ * `cap` limits the live placed bytes (mapping lengths, headers included):
+ * a compare-and-swap reserves them, release gives them back. A refused
+ * block (cap, node full, mbind or populate error) follows the overflow
+ * policy: fail (NULL, errno ENOMEM), fallback (glibc), interleave (an
+ * extent of the kernel-interleave placement over the fallback nodes,
+ * counted apart from the cap).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../core/hm_capacity.h"
+#include "../core/hm_extent.h"
+#include "../core/hm_place.h"
+#include "../core/hm_stripe.h"
+#include "../prim/hm_prim.h"
+#include "hm_preload.h"
+
+static hm_place *target, *overflow_pl;
+static int target_nodes[HM_CONF_MAX_NODES], ntarget;
+
+static size_t round_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+static hm_place *placement(int mode, const int *nodes, int n) {
+  uint32_t ones[HM_CONF_MAX_NODES];
+  for (int i = 0; i < n; i++) ones[i] = 1;
+  hm_err e = {.node = -1};
+  int id = hm_place_get(mode, nodes, ones, n, &e);
+  return id < 0 ? NULL : hm_place_at(id);
+}
+
+int hm_blocks_init(void) {
+  /* Nodes must exist and have memory. */
+  hm_nodemask has_memory;
+  if (hm_read_nodelist("/sys/devices/system/node/has_memory", &has_memory) != 0) {
+    hm_say("cannot read /sys/devices/system/node/has_memory (kernel without NUMA?) in HMSDK_CONF; memory placement disabled");
+    return -1;
+  }
+  char num[24];
+  for (int i = 0; i < hm_C.nnodes; i++)
+    if (!hm_mask_isset(&has_memory, hm_C.nodes[i])) {
+      hm_u64_str((uint64_t)hm_C.nodes[i], num, sizeof num);
+      hm_say("node ", num, " has no memory or does not exist in HMSDK_CONF; memory placement disabled");
+      return -1;
+    }
+  for (int i = 0; i < hm_C.nfb; i++)
+    if (!hm_mask_isset(&has_memory, hm_C.fb_nodes[i])) {
+      hm_u64_str((uint64_t)hm_C.fb_nodes[i], num, sizeof num);
+      hm_say("fallback node ", num, " has no memory or does not exist in HMSDK_CONF; memory placement disabled");
+      return -1;
+    }
+  if (hm_C.nfb == 0)
+    for (int i = 0; i < HM_MAX_NODES && hm_C.nfb < HM_CONF_MAX_NODES; i++)
+      if (hm_mask_isset(&has_memory, i)) hm_C.fb_nodes[hm_C.nfb++] = i;
+  if (hm_C.reserve_set) hm_cap_set_reserve(hm_C.reserve);
+
+  ntarget = hm_C.nnodes;
+  memcpy(target_nodes, hm_C.nodes, sizeof target_nodes);
+  int mode = HM_MPOL_BIND;
+  switch (hm_C.policy) {
+  case HM_POL_INTERLEAVE: mode = HM_MPOL_INTERLEAVE; break;
+  case HM_POL_PREFERRED:
+    if (ntarget == 1) {
+      mode = HM_MPOL_PREFERRED;
+    } else if (hm_mode_supported(HM_MPOL_PREFERRED_MANY)) {
+      mode = HM_MPOL_PREFERRED_MANY;
+    } else {
+      /* plain preferred takes one node: the first listed */
+      mode = HM_MPOL_PREFERRED;
+      ntarget = 1;
+      hm_C.nnodes = 1;
+      hm_say("policy=preferred with several nodes: kernel lacks MPOL_PREFERRED_MANY, preferring the first");
+    }
+    break;
+  case HM_POL_WEIGHTED: mode = HM_MPOL_PREFERRED; break;
+  default: break;
+  }
+  if (!hm_mode_supported(mode)) {
+    hm_say("mbind is not usable here (", strerror(errno), "); memory placement disabled");
+    return -1;
+  }
+  if (hm_C.policy != HM_POL_WEIGHTED && !(target = placement(mode, target_nodes, ntarget))) {
+    hm_say("too many placements; memory placement disabled");
+    return -1;
+  }
+  /* Overflow interleave spreads over the fallback and the configured nodes. */
+  int ovf[HM_CONF_MAX_NODES * 2], novf = 0;
+  for (int i = 0; i < hm_C.nfb; i++) ovf[novf++] = hm_C.fb_nodes[i];
+  for (int i = 0; i < hm_C.nnodes; i++) {
+    int dup = 0;
+    for (int k = 0; k < novf; k++) dup |= ovf[k] == hm_C.nodes[i];
+    if (!dup && novf < HM_CONF_MAX_NODES) ovf[novf++] = hm_C.nodes[i];
+  }
+  /* A placement's nodes are listed in id order (the kernel's mask is). */
+  for (int i = 1; i < novf; i++)
+    for (int k = i; k > 0 && ovf[k - 1] > ovf[k]; k--) {
+      int t = ovf[k];
+      ovf[k] = ovf[k - 1];
+      ovf[k - 1] = t;
+    }
+  if (hm_C.overflow == HM_OVF_INTERLEAVE && !(overflow_pl = placement(HM_MPOL_INTERLEAVE, ovf, novf))) {
+    hm_say("too many placements; memory placement disabled");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- cap ------------------------------------------------------------------ */
+
+static int cap_take(size_t len) {
+  uint64_t cur = atomic_load_explicit(&hm_st_live, memory_order_relaxed);
+  for (;;) {
+    if (hm_C.cap && (cur > hm_C.cap || len > hm_C.cap - cur)) return 0;
+    if (atomic_compare_exchange_weak_explicit(&hm_st_live, &cur, cur + len, memory_order_relaxed, memory_order_relaxed)) {
+      hm_peak_max(&hm_st_peak, cur + len);
+      return 1;
+    }
+  }
+}
+
+static void cap_give(size_t len) { atomic_fetch_sub_explicit(&hm_st_live, len, memory_order_relaxed); }
+
+/* ---- per-node statistics ---------------------------------------------------- */
+
+/* Bytes of a stripe mapping of len bytes on each target node. */
+static int stripe_layout(size_t len, hm_stripe_seg *segs) {
+  uint64_t unit = hm_stripe_unit(len, hm_C.weights, hm_C.nnodes, hm_C.stripe, hm_pagesize, HM_STRIPE_MAX_SEGMENTS);
+  return unit ? hm_stripe_layout(len, hm_C.weights, hm_C.nnodes, unit, segs, HM_STRIPE_MAX_SEGMENTS) : -1;
+}
+
+static void charge_nodes(const struct hm_hdr *h, int sign) {
+  if (h->extent) {
+    const hm_extent *e = h->extent;
+    for (int i = 0; i < e->pl->n; i++) {
+      uint64_t b = hm_place_share(e->pl, i, e->len);
+      if (sign > 0) hm_node_add(e->pl->nodes[i], b);
+      else hm_node_sub(e->pl->nodes[i], b);
+    }
+    return;
+  }
+  /* A stripe: recompute its layout (deterministic in the length). */
+  static hm_stripe_seg segs[HM_STRIPE_MAX_SEGMENTS];
+  static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&segs_lock);
+  int n = stripe_layout(h->maplen, segs);
+  for (int k = 0; k < n; k++) {
+    if (sign > 0) hm_node_add(hm_C.nodes[segs[k].node_index], segs[k].length);
+    else hm_node_sub(hm_C.nodes[segs[k].node_index], segs[k].length);
+  }
+  pthread_mutex_unlock(&segs_lock);
+}
+
+/* ---- mapping a block -------------------------------------------------------- */
+
+/* A weighted stripe mapping of len bytes. NULL with *why set. */
+static char *map_stripe(size_t len, const char **why) {
+  static hm_stripe_seg segs[HM_STRIPE_MAX_SEGMENTS];
+  static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;
+  char *base = hm_map(len);
+  if (!base) {
+    *why = "mmap";
+    return NULL;
+  }
+  pthread_mutex_lock(&segs_lock);
+  int n = stripe_layout(len, segs), r = n < 0 ? -EINVAL : 0;
+  for (int k = 0; k < n && r == 0; k++) {
+    hm_nodemask m;
+    hm_mask_clear(&m);
+    hm_mask_set(&m, hm_C.nodes[segs[k].node_index]);
+    r = hm_mbind(base + segs[k].offset, (size_t)segs[k].length, HM_MPOL_PREFERRED, &m, 0);
+  }
+  pthread_mutex_unlock(&segs_lock);
+  if (r != 0) {
+    hm_unmap(base, len);
+    *why = "mbind error";
+    return NULL;
+  }
+  if (hm_C.populate && hm_populate(base, len) != 0) {
+    hm_unmap(base, len);
+    *why = "populate error";
+    return NULL;
+  }
+  return base;
+}
+
+static void log_place(const char *what, size_t size, size_t len) {
+  char a[24], b[24];
+  hm_u64_str(size, a, sizeof a);
+  hm_u64_str(len, b, sizeof b);
+  hm_say(what, " size=", a, " mapped=", b);
+}
+
+void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
+  size_t ps = hm_pagesize;
+  *fallback = 0;
+  int layout = align <= HM_HDR_OFF ? HM_LAYOUT_STD : HM_LAYOUT_ALIGNED;
+  if (size > ((size_t)1 << 46) || align > ((size_t)1 << 30)) {
+    atomic_fetch_add(&hm_st_fail, 1);
+    errno = ENOMEM;
+    return NULL;
+  }
+  /* ALIGNED: [header page][user...]; alignments above a page get room to
+   * move the user pointer up within the mapping. */
+  size_t need = layout == HM_LAYOUT_STD ? HM_HDR_OFF + size : ps + round_up(size ? size : 1, ps) + (align > ps ? align : 0);
+  unsigned flags = (zero ? HM_F_ZERO : 0) | (hm_C.populate ? HM_F_POPULATE : 0);
+  int kind = HM_KIND_TARGET;
+  hm_extent *ext = NULL;
+  char *base = NULL;
+  size_t len = hm_C.policy == HM_POL_WEIGHTED ? hm_round_pages(need) : hm_extent_length(need);
+  const char *why = NULL;
+  if (!cap_take(len)) {
+    why = "cap";
+    atomic_fetch_add(&hm_st_capfull, 1);
+  } else if (hm_C.policy == HM_POL_WEIGHTED) {
+    if (!(base = map_stripe(len, &why))) cap_give(len);
+    if (!base && why[0] == 'm' && why[1] == 'b') atomic_fetch_add(&hm_st_mbind_err, 1);
+    if (!base && why[0] == 'p') atomic_fetch_add(&hm_st_populate_err, 1);
+  } else {
+    hm_err e = {.node = -1};
+    ext = hm_extent_get(target, need, flags, &e);
+    if (!ext) {
+      cap_give(len);
+      if (e.code == HM_E_NOMEM) {
+        why = "node full";
+        atomic_fetch_add(&hm_st_nodefull, 1);
+      } else if (e.syscall && !strcmp(e.syscall, "madvise")) {
+        why = "populate error";
+        atomic_fetch_add(&hm_st_populate_err, 1);
+      } else {
+        why = "mbind error";
+        atomic_fetch_add(&hm_st_mbind_err, 1);
+      }
+    } else {
+      base = ext->addr;
+    }
+  }
+  if (!base) {
+    if (hm_C.verbose >= 2) log_place(why, size, len);
+    if (hm_C.overflow == HM_OVF_FAIL) {
+      atomic_fetch_add(&hm_st_fail, 1);
+      errno = ENOMEM;
+      return NULL;
+    }
+    hm_err e = {.node = -1};
+    if (hm_C.overflow == HM_OVF_FALLBACK || !(ext = hm_extent_get(overflow_pl, need, flags, &e))) {
+      if (hm_C.overflow != HM_OVF_FALLBACK) atomic_fetch_add(&hm_st_mbind_err, 1);
+      atomic_fetch_add(&hm_st_fallback, 1);
+      *fallback = 1;
+      return NULL;
+    }
+    base = ext->addr;
+    len = ext->len;
+    kind = HM_KIND_OVERFLOW;
+  }
+  if (ext) len = ext->len;
+  uintptr_t user = (uintptr_t)base + (layout == HM_LAYOUT_STD ? HM_HDR_OFF : ps);
+  if (layout == HM_LAYOUT_ALIGNED) user = round_up(user, align);
+  struct hm_hdr *h = (struct hm_hdr *)(user - HM_HDR_OFF);
+  h->base = (uintptr_t)base;
+  h->maplen = len;
+  h->usable = len - (user - (uintptr_t)base);
+  h->user = user;
+  h->kind = (uint32_t)kind;
+  h->layout = (uint32_t)layout;
+  h->extent = ext;
+  hm_header_seal(h);
+  atomic_fetch_add_explicit(&hm_st_count, 1, memory_order_relaxed);
+  if (kind == HM_KIND_OVERFLOW) {
+    uint64_t v = atomic_fetch_add(&hm_st_ovf_live, len) + len;
+    hm_peak_max(&hm_st_ovf_peak, v);
+    atomic_fetch_add(&hm_st_ovf_count, 1);
+  }
+  charge_nodes(h, +1);
+  if (hm_C.verbose >= 2) log_place(kind == HM_KIND_TARGET ? "placed" : "overflow interleave", size, len);
+  return (void *)user;
+}
+
+void hm_block_release(struct hm_hdr *h) {
+  struct hm_hdr copy = *h;
+  h->magic = 0;
+  charge_nodes(&copy, -1);
+  if (copy.kind == HM_KIND_TARGET) cap_give(copy.maplen);
+  else atomic_fetch_sub(&hm_st_ovf_live, copy.maplen);
+  atomic_fetch_add_explicit(&hm_st_frees, 1, memory_order_relaxed);
+  if (copy.extent) hm_extent_put(copy.extent);
+  else hm_unmap((void *)copy.base, copy.maplen);
+}
