@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import { HmsdkError } from './errors';
 
-/** Allocation flags understood by the addon (hm_core.h HM_F_*). @internal */
+/** Allocation flags understood by the addon (native/core/hm_extent.h HM_F_*). @internal */
 export const F_POPULATE = 1;
 /** @internal */
 export const F_ZERO = 2;
