@@ -1,4 +1,8 @@
 {
+  # All sources are C: link with the C compiler as well (gyp's make generator
+  # links with $(CXX), g++, by default), so a source build needs no C++
+  # compiler and the addon no libgcc_s. LINK in the environment still wins.
+  "make_global_settings": [["LINK", "$(CC)"]],
   "targets": [
     {
       "target_name": "hmsdk",

@@ -3,11 +3,11 @@
 // else compile", with a clear message instead of a wall of gyp errors when
 // compiling cannot work:
 //   a binary loads (prebuilds/<platform>-<arch>/ or build/Release)  -> done
-//   a prebuild fits but libnuma.so.1 is missing   -> warning, exit 0 (the
-//       runtime library may be installed later; hmsdk throws ENOADDON until then)
-//   nothing loads, toolchain + numa.h present      -> node-gyp-build compiles
-//   nothing loads, toolchain or numa.h missing     -> one message naming what
+//   nothing loads, cc + make + python3 present     -> node-gyp-build compiles
+//   nothing loads, one of them missing             -> one message naming what
 //       is missing, exit 1
+// The sources are C only (binding.gyp links with the C compiler too) and use
+// no library beyond libc: no C++ compiler, no libnuma headers.
 // Install scripts are optional: with --ignore-scripts (pnpm, Bun) the same
 // prebuild is found at run time by src/native.ts.
 'use strict';
@@ -40,12 +40,6 @@ if (!fromSource) {
     const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { encoding: 'utf8' });
     if (r.status === 0) process.exit(0);
     loadError = (r.stderr.match(/Error: (.*)/) || [null, r.stderr.trim()])[1];
-    if (/libnuma\.so/.test(loadError)) {
-      say(`the prebuilt addon ${path.relative(root, file)} needs libnuma.so.1, which is not installed.`);
-      say('install it before using the allocator (Debian/Ubuntu: apt-get install libnuma1; Fedora/RHEL: dnf install numactl-libs).');
-      say("until then require('hmsdk') allocations throw HmsdkError ENOADDON; 'hmsdk stats' and 'hmsdk topology' work.");
-      process.exit(0);
-    }
   }
 }
 
@@ -65,27 +59,18 @@ function hasTool(envVar, names) {
   if (v) return onPath(v.split(' ')[0]) || fs.existsSync(v.split(' ')[0]);
   return names.some(onPath);
 }
-function hasNumaHeader() {
-  const dirs = ['/usr/include', '/usr/local/include'];
-  for (const v of ['CPATH', 'C_INCLUDE_PATH', 'CPLUS_INCLUDE_PATH']) {
-    if (process.env[v]) dirs.push(...process.env[v].split(':').filter(Boolean));
-  }
-  return dirs.some((d) => fs.existsSync(path.join(d, 'numa.h')));
-}
 
 const missing = [];
 if (!hasTool('CC', ['cc', 'gcc', 'clang'])) missing.push('a C compiler (cc)');
-if (!hasTool('CXX', ['c++', 'g++', 'clang++'])) missing.push('a C++ compiler (c++)');
 if (!onPath('make')) missing.push('make');
 if (!(process.env.npm_config_python || process.env.PYTHON) && !onPath('python3')) missing.push('python3');
-if (!hasNumaHeader()) missing.push('the libnuma headers (numa.h)');
 
 const why = fromSource
   ? 'building from source (--build-from-source)'
   : `no prebuilt binary fits this machine (${process.platform}-${process.arch}, Node ${process.version}${loadError ? `: ${loadError}` : ''})`;
 if (missing.length) {
   say(`${why}, and it cannot be compiled here: missing ${missing.join(', ')}.`);
-  say('install them (Debian/Ubuntu: apt-get install g++ make python3 libnuma-dev; Fedora/RHEL: dnf install gcc-c++ make python3 numactl-devel), then: npm rebuild hmsdk');
+  say('install them (Debian/Ubuntu: apt-get install gcc make python3; Fedora/RHEL: dnf install gcc make python3), then: npm rebuild hmsdk');
   say('prebuilt binaries ship for linux-x64 with glibc >= 2.34.');
   process.exit(1);
 }

@@ -5,15 +5,19 @@
 #     Bun default), then, with NO compiler on the PATH (node/npm/npx/sh only):
 #     `npx hmsdk stats`, allocate/free from require() and import, `hmsdk run`
 #     with the shipped preload library, the types.
-#  3. The install script's decisions, without a compiler: prebuild loads;
-#     no prebuild fits (node-gyp-build pointed at an empty dir); prebuild
-#     fits but libnuma.so.1 is missing (a copy of the addon whose DT_NEEDED
-#     names libnuma.so.9, a library that does not exist). With a compiler
-#     and no prebuild: `npm rebuild hmsdk` compiles into build/Release.
+#  3. The prebuilt addon and preload library need only libc (+ libm,
+#     libpthread, libdl, the dynamic loader): their DT_NEEDED entries, read
+#     with readelf when it exists and always with a small ELF reader in node
+#     (the two must agree). The install script's decisions, without a
+#     compiler: prebuild loads; no prebuild fits (node-gyp-build pointed at
+#     an empty dir); a damaged prebuild. With a C compiler but NO C++
+#     compiler on the PATH and no prebuild: `npm rebuild hmsdk` compiles
+#     into build/Release.
 #  4. npm run docs (typedoc, warnings are errors) and every runtime export
 #     has a page.
-# Needs: a C/C++ toolchain + libnuma-dev for step 1, the npm registry (the
-# package's two dependencies). KEEP=1 keeps the work directory.
+# Needs: a C compiler, make and python3 for step 1 (node-gyp); the npm
+# registry (the package's one dependency, node-gyp-build). KEEP=1 keeps the
+# work directory.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$repo"
@@ -53,11 +57,19 @@ expect 0 pack npm pack --pack-destination "$work"
 tgz="$(ls "$work"/hmsdk-*.tgz)"
 tar -tzf "$tgz" | sort >"$work/contents.out"
 for f in package/package.json package/README.md package/bin/hmsdk.js package/dist/index.js package/dist/index.d.ts \
-         package/dist/cli/main.js package/binding.gyp package/native/addon.cc package/native/preload/hm_preload.c \
-         package/presets/cxl-expander.json package/scripts/install.js \
+         package/dist/cli/main.js package/binding.gyp package/native/addon/addon.c package/native/prim/hm_prim.c \
+         package/native/prim/hm_prim.h package/presets/cxl-expander.json package/scripts/install.js \
          package/prebuilds/linux-x64/hmsdk.napi.glibc.node package/prebuilds/linux-x64/hmsdk_preload.so; do
   grep -qx "$f" "$work/contents.out" || fail "the tarball lacks $f"
 done
+# Source directories by pattern (their file lists change): at least one .c
+# (and for the core a .h) in each.
+for re in '^package/native/core/[^/]+\.c$' '^package/native/core/[^/]+\.h$' '^package/native/preload/[^/]+\.c$'; do
+  grep -Eq "$re" "$work/contents.out" || fail "the tarball has no file matching $re"
+done
+if grep -E '^package/native/[^/]+\.(c|cc|h)$' "$work/contents.out"; then
+  fail "the tarball has sources at the top of native/ (the old layout; above)"
+fi
 if grep -E '^package/(test|build|src|bench|examples|node_modules|docs|\.ci|\.vm-results)/|\.map$|\.tgz$|^package/scripts/(setup|prebuild)\.js$|pack-test' "$work/contents.out"; then
   fail "the tarball contains files users do not need (above)"
 fi
@@ -158,28 +170,76 @@ cp "$app/types.ts" "$app/types-esm.mts"
 expect 0 types node "$repo/node_modules/typescript/bin/tsc" --noEmit --strict --module node16 --moduleResolution node16 \
   --typeRoots "$repo/node_modules/@types" --types node "$app/types.ts" "$app/types-esm.mts"
 
-# ------------------------------------------------- 3. the install script
-mkdir -p "$work/empty" "$work/nonuma/prebuilds/linux-x64"
-# The addon with its libnuma.so.1 dependency renamed to libnuma.so.9 (same length).
-node -e '
-  const fs = require("fs");
-  const b = fs.readFileSync(process.argv[1]);
-  const from = Buffer.from("libnuma.so.1"), to = Buffer.from("libnuma.so.9");
-  let n = 0;
-  for (let i = b.indexOf(from); i >= 0; i = b.indexOf(from, i + 1)) { to.copy(b, i); n++; }
-  if (!n) process.exit(1);
-  fs.writeFileSync(process.argv[2], b, { mode: 0o755 });
-' "$pkg/prebuilds/linux-x64/hmsdk.napi.glibc.node" "$work/nonuma/prebuilds/linux-x64/hmsdk.napi.glibc.node" \
-  || fail "cannot make the libnuma-less addon copy"
+# ------------------------------------------------- 3. dependencies, install script
+# needed FILE...: one line per file, "FILE: lib1 lib2 ..." (DT_NEEDED), from a
+# minimal ELF64 little-endian reader (section headers: SHT_DYNAMIC and the
+# string table it links to). When readelf exists its answer must be the same.
+needed() {
+  node -e '
+    const fs = require("fs");
+    for (const f of process.argv.slice(1)) {
+      const b = fs.readFileSync(f);
+      if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) { console.error(`${f}: not an ELF64 LE file`); process.exit(1); }
+      const shoff = Number(b.readBigUInt64LE(0x28)), shentsize = b.readUInt16LE(0x3a), shnum = b.readUInt16LE(0x3c);
+      const sh = (i) => { const o = shoff + i * shentsize;
+        return { type: b.readUInt32LE(o + 4), offset: Number(b.readBigUInt64LE(o + 0x18)), size: Number(b.readBigUInt64LE(o + 0x20)), link: b.readUInt32LE(o + 0x28) }; };
+      const libs = [];
+      for (let i = 0; i < shnum; i++) {
+        const s = sh(i);
+        if (s.type !== 6) continue; // SHT_DYNAMIC
+        const str = sh(s.link);
+        for (let o = s.offset; o + 16 <= s.offset + s.size; o += 16) {
+          const tag = b.readBigInt64LE(o);
+          if (tag === 0n) break; // DT_NULL
+          if (tag === 1n) { const at = str.offset + Number(b.readBigUInt64LE(o + 8)); libs.push(b.toString("latin1", at, b.indexOf(0, at))); }
+        }
+      }
+      console.log(`${f}: ${libs.join(" ")}`);
+    }
+  ' "$@"
+}
+prebuilt=("$pkg/prebuilds/linux-x64/hmsdk.napi.glibc.node" "$pkg/prebuilds/linux-x64/hmsdk_preload.so")
+# check_needed NAME FILE...: only libc, libm, libpthread, libdl and the dynamic loader.
+check_needed() {
+  local name="$1"; shift
+  needed "$@" >"$work/$name.out" || fail "$name: cannot read the ELF dynamic section of $*"
+  if command -v readelf >/dev/null 2>&1; then
+    for f in "$@"; do
+      printf '%s: %s\n' "$f" "$(LC_ALL=C readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' | tr '\n' ' ' | sed 's/ $//')"
+    done >"$work/$name.readelf"
+    diff -u "$work/$name.readelf" "$work/$name.out" >&2 || fail "$name: the node ELF reader and readelf -d disagree"
+    how="readelf -d and the node ELF reader"
+  else
+    how="the node ELF reader (no readelf)"
+  fi
+  while IFS= read -r line; do
+    local f="${line%%: *}" libs="${line#*: }" lib
+    [ -n "$libs" ] || fail "$name: $f has no DT_NEEDED at all (not dynamically linked against libc?)"
+    for lib in $libs; do
+      case "$lib" in
+        libc.so.6|libm.so.6|libpthread.so.0|libdl.so.2|ld-linux*.so.*) ;;
+        *) fail "$name: $(basename "$f") needs $lib (only libc, libm, libpthread, libdl and the dynamic loader are allowed: no libnuma, no libstdc++/libgcc_s)";;
+      esac
+    done
+  done <"$work/$name.out"
+  say "$name: $(sed "s|$work/||g" "$work/$name.out" | tr '\n' ';' | sed 's/;$//;s/;/; /g') ($how)"
+}
+check_needed needed-prebuilt "${prebuilt[@]}"
+
+mkdir -p "$work/empty" "$work/damaged/prebuilds/linux-x64"
+# A prebuild that node-gyp-build picks but dlopen rejects (4 KiB of zeros:
+# "invalid ELF header").
+head -c 4096 /dev/zero >"$work/damaged/prebuilds/linux-x64/hmsdk.napi.glibc.node"
 
 expect 0 install-prebuild nocc node "$pkg/scripts/install.js"
 [ ! -s "$work/install-prebuild.out" ] && [ ! -s "$work/install-prebuild.err" ] \
   || { cat "$work/install-prebuild.out" "$work/install-prebuild.err" >&2; fail "install.js printed something with a working prebuild"; }
 expect 1 install-none nocc HMSDK_PREBUILD="$work/empty" node "$pkg/scripts/install.js"
-has install-none 'no prebuilt binary fits this machine .*cannot be compiled here: missing a C compiler \(cc\), a C\+\+ compiler \(c\+\+\), make, python3'
-has install-none 'apt-get install g\+\+ make python3 libnuma-dev'
-expect 0 install-nonuma nocc HMSDK_PREBUILD="$work/nonuma" node "$pkg/scripts/install.js"
-has install-nonuma 'needs libnuma\.so\.1, which is not installed'
+has install-none 'no prebuilt binary fits this machine .*cannot be compiled here: missing a C compiler \(cc\), make, python3\.$'
+has install-none 'apt-get install gcc make python3; Fedora/RHEL: dnf install gcc make python3\)'
+! grep -Eqi 'c\+\+|numa' "$work/install-none.err" || { cat "$work/install-none.err" >&2; fail "install-none: the message still asks for a C++ compiler or libnuma"; }
+expect 1 install-damaged nocc HMSDK_PREBUILD="$work/damaged" node "$pkg/scripts/install.js"
+has install-damaged 'no prebuilt binary fits this machine \(linux-x64, Node v[0-9.]+: .*invalid ELF header.*\), and it cannot be compiled here: missing a C compiler'
 
 cat >"$app/enoaddon.js" <<'EOF'
 try {
@@ -192,9 +252,12 @@ process.exit(2);
 EOF
 expect 0 enoaddon-none nocc HMSDK_PREBUILD="$work/empty" node enoaddon.js
 has enoaddon-none "^ENOADDON: .*no prebuilt binary matches and no local build exists: run 'npm rebuild hmsdk'"
-expect 0 enoaddon-nonuma nocc HMSDK_PREBUILD="$work/nonuma" node enoaddon.js
-has enoaddon-nonuma '^ENOADDON: .*libnuma\.so\.1 is missing: install it .*libnuma\.so\.9: cannot open shared object file'
-expect 0 stats-nonuma nocc HMSDK_PREBUILD="$work/nonuma" npx --no hmsdk stats
+has enoaddon-none "run 'npm rebuild hmsdk' \(needs a C compiler, make and python3\)"
+expect 0 enoaddon-damaged nocc HMSDK_PREBUILD="$work/damaged" node enoaddon.js
+has enoaddon-damaged "^ENOADDON: .*the native binary does not load: rebuild it with 'npm rebuild hmsdk --build-from-source' \(needs a C compiler, make and python3\) .*invalid ELF header"
+# The CLI's topology commands need no addon.
+expect 0 stats-noaddon nocc HMSDK_PREBUILD="$work/empty" npx --no hmsdk stats
+has stats-noaddon '^NODE +TIER'
 
 # npm install WITH scripts, no compiler: the prebuild is used, nothing compiled;
 # and with no usable prebuild, the install fails with the one clear message.
@@ -209,17 +272,30 @@ printf '{ "name": "pack-test-app", "version": "1.0.0", "private": true }\n' >"$a
 has install-scripts-none 'hmsdk: no prebuilt binary fits this machine'
 say "tarball: installs and runs without a compiler; install script decisions ok"
 
-# Source build: no prebuild in the package, a compiler on the PATH.
+# Source build: no prebuild in the package; on the PATH a C compiler, make
+# and python3 but no C++ compiler (everything in /usr/bin and /bin except
+# g++, c++, clang++ and their versioned names).
+nocxx="$work/nocxx"
+mkdir -p "$nocxx"
+for f in /usr/local/bin/* /usr/bin/* /bin/*; do
+  b="${f##*/}"
+  case "$b" in *g++*|*c++*|*clang++*) continue;; esac
+  [ -e "$nocxx/$b" ] || [ ! -x "$f" ] || ln -s "$f" "$nocxx/$b"
+done
+for t in node npm npx; do ln -sf "$(readlink -f "$(command -v "$t")")" "$nocxx/$t"; done
+env PATH="$nocxx" /bin/bash -c 'command -v cc && command -v make && command -v python3 && for t in g++ c++ clang++; do if command -v "$t"; then exit 1; fi; done' >/dev/null \
+  || fail "the C-only PATH $nocxx lacks cc/make/python3 or still has a C++ compiler"
 app3="$work/app3"
 cp -a "$app" "$app3"
 rm -rf "$app3/node_modules/hmsdk/prebuilds"
-say "npm rebuild hmsdk without prebuilds (source build)"
-(cd "$app3" && expect 0 rebuild npm rebuild hmsdk --foreground-scripts)
+say "npm rebuild hmsdk without prebuilds (source build, no C++ compiler on the PATH)"
+(cd "$app3" && expect 0 rebuild env -u CXX -u LINK PATH="$nocxx" npm rebuild hmsdk --foreground-scripts)
 has rebuild 'hmsdk: no prebuilt binary fits this machine .*: compiling the addon with node-gyp'
 [ -f "$app3/node_modules/hmsdk/build/Release/hmsdk.node" ] || fail "the source build made no build/Release/hmsdk.node"
 (cd "$app3" && expect 0 alloc-source env EXPECT_ADDON=build/Release/hmsdk.node node alloc.js)
 (cd "$app3" && expect 0 run-env-source npx --no hmsdk run --nodes 0 --print-env)
 has run-env-source "^LD_PRELOAD=$app3/node_modules/hmsdk/build/Release/hmsdk_preload\.so$"
+check_needed needed-source "$app3/node_modules/hmsdk/build/Release/hmsdk.node" "$app3/node_modules/hmsdk/build/Release/hmsdk_preload.so"
 
 # ------------------------------------------------------------------ 4. docs
 say "npm run docs"

@@ -10,6 +10,8 @@
 // The build runs in a temporary copy of binding.gyp + native/, never in this
 // tree: prebuildify *moves* build/Release/hmsdk.node out and strips the
 // .so in place, which would break a concurrent `npm test` or a debug build.
+// Needs what node-gyp needs for these C-only sources: a C compiler, make and
+// python3 (no C++ compiler, no libnuma headers).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -21,9 +23,6 @@ const say = (m) => process.stderr.write(`prebuild: ${m}\n`);
 const die = (m) => { say(m); process.exit(1); };
 
 if (process.platform !== 'linux') die(`prebuilds are made on Linux only (this is ${process.platform})`);
-if (!fs.existsSync('/usr/include/numa.h') && !process.env.CPATH) {
-  die('libnuma headers are missing (numa.h): apt-get install libnuma-dev');
-}
 
 const tuple = `${process.platform}-${process.arch}`;
 const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'hmsdk-prebuild-'));
@@ -34,7 +33,7 @@ try {
   fs.copyFileSync(path.join(root, 'binding.gyp'), path.join(stage, 'binding.gyp'));
   fs.copyFileSync(path.join(root, 'package.json'), path.join(stage, 'package.json')); // name -> file name
   fs.cpSync(path.join(root, 'native'), path.join(stage, 'native'), { recursive: true });
-  // node-addon-api's include dir (binding.gyp) and node-gyp (.bin) from this tree.
+  // node-gyp (.bin) from this tree.
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(stage, 'node_modules'), 'dir');
 } catch (e) {
   die(`cannot stage the sources in ${stage}: ${e.message}`);
@@ -58,7 +57,7 @@ const args = [
 ];
 say(`building ${tuple} in ${stage}`);
 const r = spawnSync(process.execPath, args, { cwd: stage, env, stdio: ['ignore', 'inherit', 'inherit'] });
-if (r.status !== 0) die(`prebuildify failed (exit ${r.status ?? r.signal})`);
+if (r.status !== 0) die(`prebuildify failed (exit ${r.status ?? r.signal}); the build needs a C compiler (cc), make and python3`);
 
 const built = path.join(stage, 'prebuilds', tuple);
 let addon = fs.readdirSync(built).find((f) => f.endsWith('.node'));

@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import { HmsdkError } from './errors';
 
-/** Allocation flags understood by the addon (hm_core.h HM_F_*). @internal */
+/** Allocation flags understood by the addon (native/core/hm_extent.h HM_F_*). @internal */
 export const F_POPULATE = 1;
 /** @internal */
 export const F_ZERO = 2;
@@ -94,11 +94,15 @@ export function native(): NativeAddon {
     addon = load(path.join(__dirname, '..'));
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    const hint = /libnuma/.test(msg)
-      ? 'libnuma.so.1 is missing: install it (Debian/Ubuntu: apt-get install libnuma1; Fedora/RHEL: dnf install numactl-libs)'
-      : /GLIBC(XX)?_[0-9.]+' not found/.test(msg)
-        ? "the prebuilt binary needs a newer glibc/libstdc++ than this system has: build it here with 'npm rebuild hmsdk --build-from-source' (needs a C++ toolchain and libnuma-dev)"
-        : "no prebuilt binary matches and no local build exists: run 'npm rebuild hmsdk' (needs a C++ toolchain and libnuma-dev)";
+    // The binaries need libc only (no libnuma, no libstdc++), so a load
+    // fails for a glibc older than the prebuild's, a missing binary, or a
+    // damaged one.
+    const build = "'npm rebuild hmsdk --build-from-source' (needs a C compiler, make and python3)";
+    const hint = /GLIBC_[0-9.]+' not found/.test(msg)
+      ? `the prebuilt binary needs a newer glibc than this system has: build it here with ${build}`
+      : /No native build was found/.test(msg)
+        ? "no prebuilt binary matches and no local build exists: run 'npm rebuild hmsdk' (needs a C compiler, make and python3)"
+        : `the native binary does not load: rebuild it with ${build}`;
     throw new HmsdkError('ENOADDON', `hmsdk native addon could not be loaded: ${hint} (${msg})`, { cause: err });
   }
   return addon;
