@@ -14,6 +14,7 @@ const SO = path.join(root, 'build', 'Release', 'hmsdk_preload.so');
 const MiB = 2 ** 20;
 let dir: string;
 let stress: string;
+let forker: string;
 let python: string;
 
 /** Run a program under the preload; returns status, output and the stats lines it wrote. */
@@ -22,7 +23,7 @@ function under(conf: string | undefined, cmd: string, args: string[], extraEnv: 
   const env: Record<string, string | undefined> = { ...process.env, LD_PRELOAD: SO, ...extraEnv };
   delete env.HMSDK_CONF;
   if (conf !== undefined) env.HMSDK_CONF = conf.includes('stats=') ? conf : `${conf},stats=exit,stats_file=${statsFile}`;
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * MiB });
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * MiB });
   const prefix = path.basename(statsFile).replace('%p', '');
   const stats = fs
     .readdirSync(dir)
@@ -66,6 +67,8 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmsdk-preload-'));
   stress = path.join(dir, 'stress');
   execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', stress, path.join(__dirname, 'preload', 'stress.c')], { stdio: 'inherit' });
+  forker = path.join(dir, 'fork');
+  execFileSync('cc', ['-O2', '-Wall', '-pthread', '-o', forker, path.join(__dirname, 'preload', 'fork.c')], { stdio: 'inherit' });
   // The real interpreter, not a pyenv/venv shim script (which would run more processes).
   python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 });
@@ -93,6 +96,14 @@ describe('preload: real programs', () => {
     expect(num(s, 'node0_live_bytes')).toBe(0);
     expect(num(s, 'realloc_moved')).toBeGreaterThan(0);
     expect(num(s, 'mbind_errors') + num(s, 'fail_count') + num(s, 'fallback_count')).toBe(0);
+  });
+
+  it('fork() while three threads place and free large blocks: every child places its own block and exits (no lock held across the fork)', () => {
+    const r = under('nodes=0,threshold=64K', forker, ['1000']);
+    expect(r.signal, 'a child hung: the test timed out').toBeNull();
+    expect(r.stdout.trim()).toBe('fork ok 1000');
+    expect(r.status).toBe(0);
+    expect(num(r.stats[0]!, 'placed_count')).toBeGreaterThan(1000);
   });
 
   it('the same stress without the preload is the control (no stats, same result)', () => {
@@ -160,9 +171,12 @@ describe('preload: configuration errors', () => {
     ['nodes=999', /^hmsdk-preload: node 999 has no memory or does not exist in HMSDK_CONF; memory placement disabled$/],
     ['policy=bind', /^hmsdk-preload: 'nodes' \(or 'weights'\) is required/],
     ['nodes=0,nodes=0', /^hmsdk-preload: key 'nodes' given twice/],
+    ['weights=0:2,stripe=9223372036854775808', /^hmsdk-preload: bad value '9223372036854775808' for key 'stripe'/],
+    ['nodes=0,threshold=18446744073709551616', /^hmsdk-preload: bad value '18446744073709551616' for key 'threshold'/],
+    ['nodes=0,' + 'x'.repeat(5000), /^hmsdk-preload: HMSDK_CONF is longer than 4095 bytes/],
   ];
   for (const [conf, re] of cases) {
-    it(`HMSDK_CONF=${conf}: one stderr line, the program runs unchanged and exits 0`, () => {
+    it(`HMSDK_CONF=${conf.length > 60 ? `${conf.slice(0, 40)}… (${conf.length} chars)` : conf}: one stderr line, the program runs unchanged and exits 0`, () => {
       const js = `${NUMA_MAPS_JS}
 const b = Buffer.alloc(32 * 1024 * 1024, 1); console.log(pages('bind:0'));`;
       const r = under(`${conf},stats=exit`, process.execPath, ['-e', js]);

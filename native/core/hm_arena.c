@@ -156,8 +156,12 @@ void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err
     }
     /* A new chunk: no lock held across the mapping. */
     pthread_mutex_unlock(&pl->lock);
+    /* A strict chunk is populated (verified, see hm_extent.c) when it is
+     * made: its blocks then never fault, so a node that other processes
+     * filled later cannot turn a small block's first write into an OOM
+     * kill. A lazy promise would cover only our own allocations. */
     hm_chunk *c = hm_pool_alloc(&chunk_pool);
-    hm_extent *e = c ? hm_extent_get(pl, HM_CHUNK_BYTES, 0, err) : NULL;
+    hm_extent *e = c ? hm_extent_get(pl, HM_CHUNK_BYTES, pl->strict ? HM_F_POPULATE : 0, err) : NULL;
     if (!e) {
       if (!c) hm_err_sys(err, "mmap", -ENOMEM);
       hm_pool_free(&chunk_pool, c);
@@ -238,4 +242,14 @@ void hm_small_free(hm_place *pl, hm_slot slot) {
     hm_extent_put(empty_chunk->ext);
     hm_pool_free(&chunk_pool, empty_chunk);
   }
+}
+
+void hm_arena_fork_lock(void) {
+  hm_pool_lock(&chunk_pool);
+  hm_pool_lock(&span_pool);
+}
+
+void hm_arena_fork_unlock(void) {
+  hm_pool_unlock(&span_pool);
+  hm_pool_unlock(&chunk_pool);
 }

@@ -8,6 +8,8 @@
  * inside a block: a write into a freed block (a late native write, a stray
  * pointer) can change only that block's bytes, never the allocator.
  *
+ * Chunks of strict placements are populated (and verified) when made, so a
+ * small block never faults on a node other processes filled since.
  * Slots are found lowest-first from a hint, so a span's never-used slots
  * sit above a high-water mark and read as zero when the chunk was fresh:
  * zeroing them costs nothing. A span whose slots are all free goes back to
@@ -55,6 +57,10 @@ void *hm_small_alloc(struct hm_place *pl, int cls, unsigned flags, hm_slot *out,
 
 /* Give a slot back. */
 void hm_small_free(struct hm_place *pl, hm_slot slot);
+
+/* fork(): hold the arena pools' locks across it. */
+void hm_arena_fork_lock(void);
+void hm_arena_fork_unlock(void);
 
 /* Bytes of chunks held by arenas. */
 uint64_t hm_arena_bytes(void);

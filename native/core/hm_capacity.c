@@ -235,3 +235,6 @@ int hm_cap_rebind(hm_extent *e, hm_place *to, hm_err *err) {
   pthread_mutex_unlock(&cap_lock);
   return r;
 }
+
+void hm_cap_fork_lock(void) { pthread_mutex_lock(&cap_lock); }
+void hm_cap_fork_unlock(void) { pthread_mutex_unlock(&cap_lock); }

@@ -64,6 +64,10 @@ void hm_cap_give(hm_extent *e);
  * the preload's `reserve=` key. */
 void hm_cap_set_reserve(uint64_t bytes);
 
+/* fork(): hold the capacity lock across it. */
+void hm_cap_fork_lock(void);
+void hm_cap_fork_unlock(void);
+
 /* Move e's charge to placement `to` (migration): the old placement's
  * charge is released first, so moving to the nodes the extent already
  * charges never counts it twice. On failure nothing changes. 0 or -1. */

@@ -278,3 +278,6 @@ void hm_extent_unwrap(hm_extent *e) {
   hm_cap_give(e);
   hm_pool_free(&extent_pool, e);
 }
+
+void hm_extent_fork_lock(void) { hm_pool_lock(&extent_pool); }
+void hm_extent_fork_unlock(void) { hm_pool_unlock(&extent_pool); }

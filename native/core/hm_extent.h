@@ -80,6 +80,10 @@ uint64_t hm_extent_trim(struct hm_place *pl);
 /* Bytes cached over all placements. */
 uint64_t hm_extent_cached_bytes(void);
 
+/* fork(): hold the extent pool's lock across it. */
+void hm_extent_fork_lock(void);
+void hm_extent_fork_unlock(void);
+
 /* Length an extent for `size` bytes gets (its class length when cached). */
 size_t hm_extent_length(size_t size);
 

@@ -41,3 +41,6 @@ void hm_pool_free(hm_pool *p, void *obj) {
 void *hm_meta_map(size_t len) { return hm_map(hm_round_pages(len)); }
 
 void hm_meta_unmap(void *p, size_t len) { hm_unmap(p, hm_round_pages(len)); }
+
+void hm_pool_lock(hm_pool *p) { pthread_mutex_lock(&p->lock); }
+void hm_pool_unlock(hm_pool *p) { pthread_mutex_unlock(&p->lock); }

@@ -28,6 +28,10 @@ typedef struct hm_pool {
 void *hm_pool_alloc(hm_pool *p);
 void hm_pool_free(hm_pool *p, void *obj);
 
+/* fork(): hold a pool's lock across it. */
+void hm_pool_lock(hm_pool *p);
+void hm_pool_unlock(hm_pool *p);
+
 /* Zeroed memory of `len` bytes straight from the kernel (tables that grow). */
 void *hm_meta_map(size_t len);
 void hm_meta_unmap(void *p, size_t len);

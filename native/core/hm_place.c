@@ -87,3 +87,15 @@ void hm_place_mbind_err(hm_err *err, const hm_place *pl, int r) {
   }
   hm_err_sys(err, "mbind", r);
 }
+
+void hm_place_fork_lock(void) {
+  pthread_mutex_lock(&table_lock);
+  hm_pool_lock(&place_pool);
+  for (int i = 0; i < count; i++) pthread_mutex_lock(&table[i]->lock);
+}
+
+void hm_place_fork_unlock(void) {
+  for (int i = count - 1; i >= 0; i--) pthread_mutex_unlock(&table[i]->lock);
+  hm_pool_unlock(&place_pool);
+  pthread_mutex_unlock(&table_lock);
+}

@@ -46,6 +46,11 @@ int hm_place_count(void);
 /* Bytes of `bytes` charged to node index i of pl (the shares sum to bytes). */
 uint64_t hm_place_share(const hm_place *pl, int i, uint64_t bytes);
 
+/* fork(): take every placement lock (and the table's) before, release
+ * them after, in the parent and the child (see hm_fork.h). */
+void hm_place_fork_lock(void);
+void hm_place_fork_unlock(void);
+
 /* Error for a failed mbind under pl: ENOTSUP when the mode is unknown to
  * this kernel, else ESYSCALL. */
 void hm_place_mbind_err(hm_err *err, const hm_place *pl, int r);

@@ -27,6 +27,7 @@
 
 #include "../core/hm_capacity.h"
 #include "../core/hm_extent.h"
+#include "../core/hm_fork.h"
 #include "../core/hm_place.h"
 #include "../core/hm_stripe.h"
 #include "../prim/hm_prim.h"
@@ -34,6 +35,21 @@
 
 static hm_place *target, *overflow_pl;
 static int target_nodes[HM_CONF_MAX_NODES], ntarget;
+
+/* Stripe layouts are computed into one buffer (4096 segments do not fit
+ * every thread's stack). */
+static hm_stripe_seg segs[HM_STRIPE_MAX_SEGMENTS];
+static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void fork_prepare(void) {
+  pthread_mutex_lock(&segs_lock);
+  hm_fork_prepare();
+}
+
+static void fork_release(void) {
+  hm_fork_release();
+  pthread_mutex_unlock(&segs_lock);
+}
 
 static size_t round_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -118,6 +134,7 @@ int hm_blocks_init(void) {
     hm_say("too many placements; memory placement disabled");
     return -1;
   }
+  pthread_atfork(fork_prepare, fork_release, fork_release);
   return 0;
 }
 
@@ -138,10 +155,10 @@ static void cap_give(size_t len) { atomic_fetch_sub_explicit(&hm_st_live, len, m
 
 /* ---- per-node statistics ---------------------------------------------------- */
 
-/* Bytes of a stripe mapping of len bytes on each target node. */
-static int stripe_layout(size_t len, hm_stripe_seg *segs) {
+/* The stripe layout of a mapping of len bytes. segs_lock held. */
+static int stripe_layout(size_t len, hm_stripe_seg *out) {
   uint64_t unit = hm_stripe_unit(len, hm_C.weights, hm_C.nnodes, hm_C.stripe, hm_pagesize, HM_STRIPE_MAX_SEGMENTS);
-  return unit ? hm_stripe_layout(len, hm_C.weights, hm_C.nnodes, unit, segs, HM_STRIPE_MAX_SEGMENTS) : -1;
+  return unit ? hm_stripe_layout(len, hm_C.weights, hm_C.nnodes, unit, out, HM_STRIPE_MAX_SEGMENTS) : -1;
 }
 
 static void charge_nodes(const struct hm_hdr *h, int sign) {
@@ -155,8 +172,6 @@ static void charge_nodes(const struct hm_hdr *h, int sign) {
     return;
   }
   /* A stripe: recompute its layout (deterministic in the length). */
-  static hm_stripe_seg segs[HM_STRIPE_MAX_SEGMENTS];
-  static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;
   pthread_mutex_lock(&segs_lock);
   int n = stripe_layout(h->maplen, segs);
   for (int k = 0; k < n; k++) {
@@ -170,8 +185,6 @@ static void charge_nodes(const struct hm_hdr *h, int sign) {
 
 /* A weighted stripe mapping of len bytes. NULL with *why set. */
 static char *map_stripe(size_t len, const char **why) {
-  static hm_stripe_seg segs[HM_STRIPE_MAX_SEGMENTS];
-  static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;
   char *base = hm_map(len);
   if (!base) {
     *why = "mmap";

@@ -89,14 +89,14 @@ print(per.get(node, 0), len(per))`;
     expect(nodes).toBe(1);
   });
 
-  it('weighted 3:1 stripe (DRAM:EXMEM) splits pages 3:1 within 1%', () => {
+  it('weighted 3:1 stripe (DRAM:EXMEM, ranges preferred to their node) splits pages 3:1 within 1%', () => {
     const js = `
 const fs = require('fs');
 const b = Buffer.alloc(256 * 1024 * 1024, 1);
 const per = {};
 for (const line of fs.readFileSync('/proc/self/numa_maps', 'utf8').split('\\n')) {
   const f = line.split(' ');
-  if (!/^bind:\\d+$/.test(f[1] || '')) continue;
+  if (!/^prefer:\\d+$/.test(f[1] || '')) continue;
   for (const kv of f) { const m = /^N(\\d+)=(\\d+)$/.exec(kv); if (m) per[m[1]] = (per[m[1]] || 0) + Number(m[2]); }
 }
 console.log(JSON.stringify(per));`;
