@@ -13,7 +13,7 @@
         "native/preload/hm_conf.c",
         "native/addon/addon.c"
       ],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags_c": ["-std=gnu11"],
       "libraries": ["-lpthread"]
@@ -21,6 +21,7 @@
     {
       "target_name": "hmsdk_preload",
       "type": "shared_library",
+      "defines": ["_GNU_SOURCE"],
       "product_dir": "<(PRODUCT_DIR)",
       "sources": [
         "native/prim/hm_prim.c",

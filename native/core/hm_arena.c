@@ -161,7 +161,7 @@ void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err
      * filled later cannot turn a small block's first write into an OOM
      * kill. A lazy promise would cover only our own allocations. */
     hm_chunk *c = hm_pool_alloc(&chunk_pool);
-    hm_extent *e = c ? hm_extent_get(pl, HM_CHUNK_BYTES, pl->strict ? HM_F_POPULATE : 0, err) : NULL;
+    hm_extent *e = c ? hm_extent_get(pl, HM_CHUNK_BYTES, HM_F_EXACT | (pl->strict ? HM_F_POPULATE : 0), err) : NULL;
     if (!e) {
       if (!c) hm_err_sys(err, "mmap", -ENOMEM);
       hm_pool_free(&chunk_pool, c);

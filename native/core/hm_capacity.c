@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "hm_meta.h"
 #include "hm_place.h"
 #include "hm_reserve.h"
 
@@ -18,7 +19,7 @@ typedef struct cap_node {
   int64_t given_since;   /* bytes we unmapped since the reading */
 } cap_node;
 
-static pthread_mutex_t cap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cap_lock = HM_LOCK_INIT;
 static int reserve_fixed;
 static uint64_t reserve_bytes;
 

@@ -8,7 +8,6 @@
  * never at finalizer time for a block JS already freed, so it is exact at
  * every instant JS can observe.
  */
-#define _GNU_SOURCE
 #include "hm_core.h"
 
 #include <assert.h>
@@ -47,7 +46,7 @@ struct hm_block {
   uint32_t next_free;
 };
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t reg_lock = HM_LOCK_INIT;
 
 /* ---- statistics (atomics: read without the lock) ------------------------ */
 

@@ -205,7 +205,11 @@ hm_extent *hm_extent_get(hm_place *pl, size_t size, unsigned flags, hm_err *err)
   uint64_t now = hm_now_ns();
   pthread_mutex_lock(&pl->lock);
   if (len <= HM_CACHE_MAX_EXTENT) {
-    e = pl->cache.bins[bin_of_pages(len / hm_page_size())];
+    /* The request's class, else one up to HM_REUSE_CLASSES above (at most
+     * twice the length: the extra pages were faulted by an earlier owner
+     * or stay untouched). */
+    int bin = bin_of_pages(len / hm_page_size()), last = (flags & HM_F_EXACT) ? bin : bin + HM_REUSE_CLASSES;
+    for (int b = bin; b <= last && b < HM_CACHE_BINS && !e; b++) e = pl->cache.bins[b];
     if (e) cache_unlink(&pl->cache, e);
   }
   decay_one(&pl->cache, now, &decayed);

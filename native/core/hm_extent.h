@@ -9,7 +9,9 @@
  *
  * Reuse. A freed extent goes to its placement's cache instead of munmap:
  * binned by length class (4 classes per power of two, in pages; a cached
- * length is its class's length, so reuse within a bin is an O(1) pop),
+ * length is its class's length, so reuse within a bin is an O(1) pop; a
+ * request takes its own class or one of the next HM_REUSE_CLASSES, at most
+ * twice its length),
  * bounded in bytes (HM_CACHE_BYTES per placement, least recently freed
  * evicted first) and decaying: an extent cached for more than
  * HM_DECAY_NS is unmapped by a later operation on the placement (one per
@@ -34,10 +36,12 @@
 #define HM_CACHE_MAX_EXTENT (32ULL * 1024 * 1024)
 #define HM_DECAY_NS (10ULL * 1000 * 1000 * 1000)
 #define HM_CACHE_BINS 96
+#define HM_REUSE_CLASSES 4
 
 /* Flags of hm_extent_get. */
 #define HM_F_POPULATE 1u /* fault every page of the first `size` bytes in */
 #define HM_F_ZERO 2u     /* the first `size` bytes must read as zero */
+#define HM_F_EXACT 4u    /* only an extent of the request's own length class */
 
 struct hm_place;
 

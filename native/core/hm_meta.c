@@ -7,6 +7,16 @@
 
 #define SLAB_BYTES (64 * 1024)
 
+void hm_lock_init(pthread_mutex_t *m) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+  pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+  pthread_mutex_init(m, &a);
+  pthread_mutexattr_destroy(&a);
+}
+
 void *hm_pool_alloc(hm_pool *p) {
   pthread_mutex_lock(&p->lock);
   void *obj = p->free_list;

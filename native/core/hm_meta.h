@@ -15,6 +15,19 @@
 #include <pthread.h>
 #include <stddef.h>
 
+/* The core's locks guard short critical sections (list and counter
+ * updates, never a system call whose cost grows with state): an adaptive
+ * mutex spins briefly before it sleeps, so a thread does not pay a futex
+ * round trip for a lock another thread holds for a few hundred ns. */
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+#define HM_LOCK_INIT PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+#else
+#define HM_LOCK_INIT PTHREAD_MUTEX_INITIALIZER
+#endif
+
+/* Initialise a lock like HM_LOCK_INIT does. */
+void hm_lock_init(pthread_mutex_t *m);
+
 typedef struct hm_pool {
   pthread_mutex_t lock;
   size_t obj_size;
@@ -22,7 +35,7 @@ typedef struct hm_pool {
   char *bump, *bump_end;
 } hm_pool;
 
-#define HM_POOL_INIT(size) {PTHREAD_MUTEX_INITIALIZER, (size), NULL, NULL, NULL}
+#define HM_POOL_INIT(size) {HM_LOCK_INIT, (size), NULL, NULL, NULL}
 
 /* A zeroed object, or NULL when the kernel refuses more memory. */
 void *hm_pool_alloc(hm_pool *p);

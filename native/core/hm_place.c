@@ -6,7 +6,7 @@
 
 #include "hm_meta.h"
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t table_lock = HM_LOCK_INIT;
 static hm_place *table[HM_MAX_PLACEMENTS];
 static int count; /* written under table_lock, read without: ids < count are set */
 
@@ -47,7 +47,7 @@ int hm_place_get(int mode, const int *nodes, const uint32_t *charge, int n, hm_e
         p->charge_sum += charge[k];
         hm_mask_set(&p->mask, nodes[k]);
       }
-      pthread_mutex_init(&p->lock, NULL);
+      hm_lock_init(&p->lock);
       p->id = count;
       table[count] = p;
       __atomic_store_n(&count, count + 1, __ATOMIC_RELEASE);

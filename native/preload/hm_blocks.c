@@ -19,7 +19,6 @@
  * extent of the kernel-interleave placement over the fallback nodes,
  * counted apart from the cap).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -231,7 +230,9 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
   /* ALIGNED: [header page][user...]; alignments above a page get room to
    * move the user pointer up within the mapping. */
   size_t need = layout == HM_LAYOUT_STD ? HM_HDR_OFF + size : ps + round_up(size ? size : 1, ps) + (align > ps ? align : 0);
-  unsigned flags = (zero ? HM_F_ZERO : 0) | (hm_C.populate ? HM_F_POPULATE : 0);
+  /* With a cap, a block must charge exactly what cap_take reserved: its own
+   * length class. Without one it may reuse an extent up to twice as long. */
+  unsigned flags = (zero ? HM_F_ZERO : 0) | (hm_C.populate ? HM_F_POPULATE : 0) | (hm_C.cap ? HM_F_EXACT : 0);
   int kind = HM_KIND_TARGET;
   hm_extent *ext = NULL;
   char *base = NULL;
@@ -280,6 +281,11 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
     base = ext->addr;
     len = ext->len;
     kind = HM_KIND_OVERFLOW;
+  }
+  if (ext && kind == HM_KIND_TARGET && ext->len > len) {
+    /* A longer cached extent (no cap: see the flags): count what it holds. */
+    uint64_t v = atomic_fetch_add(&hm_st_live, ext->len - len) + (ext->len - len);
+    hm_peak_max(&hm_st_peak, v);
   }
   if (ext) len = ext->len;
   uintptr_t user = (uintptr_t)base + (layout == HM_LAYOUT_STD ? HM_HDR_OFF : ps);

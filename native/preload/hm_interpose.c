@@ -54,7 +54,6 @@
  * Errors never end the program: a bad configuration prints one line and
  * disables placement; a failed placement follows the overflow policy.
  */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>

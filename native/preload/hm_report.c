@@ -4,7 +4,6 @@
  * only (no stdio, no malloc: async-signal-safe), at exit and/or on a
  * signal, as key=value or JSON, to stderr or stats_file (%p = pid).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -6,7 +6,6 @@
  * numa_alloc_onnode() returns unbound memory when mbind fails; we return
  * the error instead.
  */
-#define _GNU_SOURCE
 #include "hm_prim.h"
 
 #include <errno.h>
