@@ -47,6 +47,11 @@ describe('hmsdk stats', () => {
       expect(r.err.trim().split('\n')).toHaveLength(1);
       expect(r.err).not.toMatch(/at .*\.js/);
     }
+    // a value the preload library would refuse is refused by hmsdk run first (its own parser)
+    const stripe = hmsdk('run', '--nodes', '0', '--weighted', '0:1', '--stripe', '1000', '--', 'true');
+    expect(stripe.code).toBe(2);
+    expect(stripe.err.trim().split('\n')).toHaveLength(1);
+    expect(stripe.err).toMatch(/bad value '1000' for key 'stripe'/);
     const r = hmsdk('stats', '-p', '999999999');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/no process 999999999/);

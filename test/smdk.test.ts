@@ -21,6 +21,7 @@ import {
   s_stats_node_print,
   s_stats_print,
   where,
+  stats,
 } from '../src/index';
 import { topology } from '../src/system';
 import { errorCode } from './helpers/error-code';
@@ -91,6 +92,16 @@ describe('s_malloc family', () => {
     expect(code(() => s_posix_memalign('NORMAL', 24, 100))).toBe('RangeError');
     expect(code(() => s_posix_memalign('NORMAL', 4, 100))).toBe('RangeError');
     expect(code(() => s_posix_memalign('NORMAL', 1 << 21, 100))).toBe('RangeError');
+  });
+
+  it('s_posix_memalign of a small block charges its size and maps nothing of its own (a 4096-aligned 64-byte block)', () => {
+    const used = s_get_memsize_used('NORMAL');
+    const large = stats().sdk.largeBytes;
+    const bufs = Array.from({ length: 64 }, () => s_posix_memalign('NORMAL', 4096, 64));
+    expect(s_get_memsize_used('NORMAL') - used).toBe(64 * 64);
+    expect(stats().sdk.largeBytes).toBe(large);
+    for (const b of bufs) s_free(b);
+    expect(s_get_memsize_used('NORMAL')).toBe(used);
   });
 
   it('s_malloc_node binds to the node and checks the node belongs to the type', () => {

@@ -197,13 +197,7 @@ void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err
     int r = hm_populate((void *)from, to - from);
     if (r != 0) {
       hm_small_free(pl, (hm_slot){s, i});
-      if (r == -ENOMEM) {
-        err->code = HM_E_NOMEM;
-        err->node = pl->n == 1 ? pl->nodes[0] : -1;
-        err->requested = slot_size;
-      } else {
-        hm_err_sys(err, "madvise", r);
-      }
+      hm_place_populate_err(err, pl, r, slot_size);
       return NULL;
     }
   }

@@ -112,13 +112,7 @@ static int populate_checked(hm_extent *e, size_t size, hm_err *err) {
   }
   r = hm_populate(e->addr, p);
   if (r != 0) {
-    if (r == -ENOMEM) {
-      err->code = HM_E_NOMEM;
-      err->node = pl->n == 1 ? pl->nodes[0] : -1;
-      err->requested = p;
-    } else {
-      hm_err_sys(err, "madvise", r);
-    }
+    hm_place_populate_err(err, pl, r, p);
     return -1;
   }
   if (soft >= 0) {

@@ -77,6 +77,16 @@ uint64_t hm_place_share(const hm_place *pl, int i, uint64_t bytes) {
   return s;
 }
 
+void hm_place_populate_err(hm_err *err, const hm_place *pl, int r, uint64_t bytes) {
+  if (r != -ENOMEM) {
+    hm_err_sys(err, "madvise", r);
+    return;
+  }
+  err->code = HM_E_NOMEM;
+  err->node = pl->n == 1 ? pl->nodes[0] : -1;
+  err->requested = bytes;
+}
+
 void hm_place_mbind_err(hm_err *err, const hm_place *pl, int r) {
   if (r == -EINVAL && (pl->mode == HM_MPOL_WEIGHTED_INTERLEAVE || pl->mode == HM_MPOL_PREFERRED_MANY) &&
       !hm_mode_supported(pl->mode)) {

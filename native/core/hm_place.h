@@ -55,4 +55,8 @@ void hm_place_fork_unlock(void);
  * this kernel, else ESYSCALL. */
 void hm_place_mbind_err(hm_err *err, const hm_place *pl, int r);
 
+/* Error for a failed populate of `bytes` under pl: ENOMEM when the nodes
+ * could not supply the pages, else ESYSCALL (madvise). */
+void hm_place_populate_err(hm_err *err, const hm_place *pl, int r, uint64_t bytes);
+
 #endif

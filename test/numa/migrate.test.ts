@@ -69,4 +69,15 @@ describe('migrate', () => {
     expect(b[0]).toBe(1);
     free(b);
   });
+
+  it('migrating to the strict node the buffer already lives on never counts it twice (60% of the node)', () => {
+    const cap = topology().nodes.find((n) => n.id === cxl)!.memTotal;
+    const size = Math.floor((cap * 0.6) / 4096) * 4096;
+    const b = allocate(size, { node: cxl, populate: true, zero: false });
+    const r = migrate(b, { node: cxl });
+    expect(r.complete).toBe(true);
+    expect(r.onTarget).toBe(size / 4096);
+    expect(where(b).nodes[cxl]).toBe(size / 4096);
+    free(b);
+  });
 });

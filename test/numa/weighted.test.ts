@@ -39,6 +39,15 @@ describe('weighted interleave, 256 MiB', () => {
     });
   }
 
+  it('a stripe of a size that is not a page multiple (4097 bytes, 3:1) is placed and every page is on one of its nodes', () => {
+    const b = allocate(4097, { nodes: [dram, cxl], policy: 'weighted', weights: [3, 1], populate: true });
+    expect(b.length).toBe(4097);
+    b.fill(7);
+    const w = where(b);
+    expect((w.nodes[dram] ?? 0) + (w.nodes[cxl] ?? 0)).toBe(2);
+    free(b);
+  });
+
   it('weights 1:0 (DRAM only) put 100% on DRAM', () => {
     const b = allocate(256 * MiB, { nodes: [dram], policy: 'weighted', populate: true });
     expect(shares(b, [dram])[0]).toBe(100);
