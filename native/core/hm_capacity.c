@@ -195,46 +195,66 @@ void hm_cap_give(hm_extent *e) {
   pthread_mutex_unlock(&cap_lock);
 }
 
-/* Charge or release e's bytes on e->pl's nodes. Lock held. */
-static void apply(hm_extent *e, int sign) {
-  for (int i = 0; i < e->pl->n; i++) {
-    cap_node *c = &nodes_[e->pl->nodes[i]];
-    int64_t share = (int64_t)hm_place_share(e->pl, i, e->len), lazy = (int64_t)hm_place_share(e->pl, i, e->unfaulted);
-    c->headroom -= sign * share;
-    c->lazy_unfaulted += sign * lazy;
-    if (sign < 0) c->given_since += share;
-  }
+/* Add sign * share(bytes) to every node of pl's promises. Lock held. */
+static void promise(const hm_place *pl, uint64_t bytes, int sign) {
+  for (int i = 0; i < pl->n; i++) nodes_[pl->nodes[i]].lazy_unfaulted += sign * (int64_t)hm_place_share(pl, i, bytes);
 }
 
 int hm_cap_rebind(hm_extent *e, hm_place *to, hm_err *err) {
   hm_place *from = e->pl;
-  if (!from->strict && !to->strict) {
-    e->pl = to;
-    return 0;
-  }
+  /* What the move will need on the target: pages that may still fault
+   * there, and resident pages that live elsewhere now. Pages already on
+   * the target need nothing (moving a buffer to its own node is free). */
+  size_t ps = hm_page_size();
+  int64_t resident = hm_resident_pages(e->addr, e->len), on_target = hm_pages_on(e->addr, e->len, &to->mask);
+  uint64_t res_b = resident > 0 ? (uint64_t)resident * ps : 0, on_b = on_target > 0 ? (uint64_t)on_target * ps : 0;
+  if (res_b > e->len) res_b = e->len;
+  if (on_b > res_b) on_b = res_b;
+  uint64_t unfaulted = e->len - res_b, need = unfaulted + (res_b - on_b);
   pthread_mutex_lock(&cap_lock);
-  int was = e->charged;
-  if (was) apply(e, -1);
-  int r = 0;
-  e->pl = to;
-  if (to->strict && (r = fits(to, e->len, err)) != 0) {
-    e->pl = from;
-    if (was) apply(e, +1);
-    pthread_mutex_unlock(&cap_lock);
-    return -1;
-  }
-  if (to->strict) {
-    /* Resident pages move with the extent; the unknown rest is promised. */
-    if (!was) e->unfaulted = e->len;
-    apply(e, +1);
-    e->charged = 1;
-    if (e->unfaulted) lazy_link(e);
-  } else {
-    e->charged = 0;
+  /* e's old promise ends here (a fresh reading must not count it). */
+  if (e->charged) {
+    promise(from, e->unfaulted, -1);
     lazy_unlink(e);
   }
+  if (to->strict) {
+    int r = 0;
+    for (int i = 0; i < to->n && r == 0; i++) r = refresh(to->nodes[i], err);
+    if (r == 0 && headroom_sum(to) < (int64_t)need) {
+      count_resident(to);
+      if (headroom_sum(to) < (int64_t)need) {
+        err->code = HM_E_NOMEM;
+        err->node = to->n == 1 ? to->nodes[0] : -1;
+        err->requested = need;
+        int64_t sum = headroom_sum(to);
+        err->available = sum > 0 ? (uint64_t)sum : 0;
+        r = -1;
+      }
+    }
+    if (r != 0) {
+      if (e->charged) {
+        promise(from, e->unfaulted, +1);
+        if (e->unfaulted) lazy_link(e);
+      }
+      pthread_mutex_unlock(&cap_lock);
+      return -1;
+    }
+  }
+  if (e->charged) {
+    /* The source's truth changes as pages move away: read it again next time. */
+    for (int i = 0; i < from->n; i++)
+      if (!hm_mask_isset(&to->mask, from->nodes[i])) nodes_[from->nodes[i]].known = 0;
+  }
+  e->pl = to;
+  e->unfaulted = unfaulted;
+  e->charged = to->strict;
+  if (to->strict) {
+    promise(to, unfaulted, +1);
+    for (int i = 0; i < to->n; i++) nodes_[to->nodes[i]].headroom -= (int64_t)hm_place_share(to, i, need);
+    if (unfaulted) lazy_link(e);
+  }
   pthread_mutex_unlock(&cap_lock);
-  return r;
+  return 0;
 }
 
 void hm_cap_fork_lock(void) { pthread_mutex_lock(&cap_lock); }

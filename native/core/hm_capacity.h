@@ -68,8 +68,10 @@ void hm_cap_set_reserve(uint64_t bytes);
 void hm_cap_fork_lock(void);
 void hm_cap_fork_unlock(void);
 
-/* Move e's charge to placement `to` (migration): the old placement's
- * charge is released first, so moving to the nodes the extent already
- * charges never counts it twice. On failure nothing changes. 0 or -1. */
+/* Move e's charge to placement `to` (migration). A strict target must
+ * hold what the move will need there (pages that may still fault, and
+ * resident pages now on other nodes), against a fresh reading; pages
+ * already on the target need nothing, so moving a buffer to its own node
+ * never counts it twice. On failure nothing changes. 0 or -1. */
 int hm_cap_rebind(hm_extent *e, struct hm_place *to, hm_err *err);
 #endif
