@@ -58,11 +58,15 @@ function pages(policy) {
 
 beforeAll(() => {
   if (!fs.existsSync(SO)) throw new Error(`${SO} is missing: run npm run build:native`);
-  for (const dirName of ['prim', 'core', 'preload']) {
-    for (const f of fs.readdirSync(path.join(root, 'native', dirName))) {
-      const src = path.join(root, 'native', dirName, f);
-      if (fs.statSync(SO).mtimeMs < fs.statSync(src).mtimeMs) throw new Error(`${SO} is older than ${src}: run npm run build:native`);
-    }
+  // The library's own sources, as binding.gyp lists them (JSON once its # comments are gone).
+  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8').replace(/^\s*#.*$/gm, '')) as {
+    targets: { target_name: string; sources: string[] }[];
+  };
+  const sources = gyp.targets.find((t) => t.target_name === 'hmsdk_preload')?.sources ?? [];
+  expect(sources.length).toBeGreaterThan(0);
+  for (const f of sources) {
+    const src = path.join(root, f);
+    if (fs.statSync(SO).mtimeMs < fs.statSync(src).mtimeMs) throw new Error(`${SO} is older than ${src}: run npm run build:native`);
   }
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmsdk-preload-'));
   stress = path.join(dir, 'stress');

@@ -33,9 +33,12 @@ struct hm_block {
   char *ptr;
   size_t size;
   size_t footprint; /* bytes the block holds (slot, extent or mapping) */
-  uint32_t index, gen;
+  uint32_t index;
+  /* generation << 32 | JS holds not yet finalized (the backing store and the
+   * ArrayBuffer object): one atomic word, so a finalizer that is not the
+   * last one, or arrives for a recycled record, needs no lock. */
+  uint64_t tag;
   int state, kind;
-  int holds; /* JS holds not yet finalized: the backing store and the ArrayBuffer object */
   hm_place *pl;                  /* small and large */
   hm_slot slot;                  /* small */
   hm_extent *ext;                /* large */
@@ -70,6 +73,9 @@ static size_t footprint(const hm_block *b) { return b->footprint; }
 
 /* ---- records: index + generation ------------------------------------- */
 
+static uint32_t tag_gen(uint64_t tag) { return (uint32_t)(tag >> 32); }
+static uint32_t tag_holds(uint64_t tag) { return (uint32_t)tag; }
+
 #define REC_CHUNK 4096
 #define REC_CHUNKS 16384
 static hm_block *rec_chunks[REC_CHUNKS];
@@ -77,7 +83,8 @@ static uint32_t rec_count, rec_free_head = UINT32_MAX;
 
 static hm_block *rec_at(uint32_t index) {
   uint32_t c = index / REC_CHUNK;
-  return c < REC_CHUNKS && rec_chunks[c] ? &rec_chunks[c][index % REC_CHUNK] : NULL;
+  hm_block *chunk = c < REC_CHUNKS ? __atomic_load_n(&rec_chunks[c], __ATOMIC_ACQUIRE) : NULL;
+  return chunk ? &chunk[index % REC_CHUNK] : NULL;
 }
 
 /* Lock held. */
@@ -89,21 +96,25 @@ static hm_block *rec_new(void) {
   } else {
     uint32_t c = rec_count / REC_CHUNK;
     if (c >= REC_CHUNKS) return NULL;
-    if (!rec_chunks[c] && !(rec_chunks[c] = hm_meta_map(sizeof(hm_block) * REC_CHUNK))) return NULL;
+    if (!rec_chunks[c]) {
+      hm_block *chunk = hm_meta_map(sizeof(hm_block) * REC_CHUNK);
+      if (!chunk) return NULL;
+      __atomic_store_n(&rec_chunks[c], chunk, __ATOMIC_RELEASE);
+    }
     b = &rec_chunks[c][rec_count % REC_CHUNK];
     b->index = rec_count++;
   }
-  uint32_t index = b->index, gen = b->gen + 1;
+  uint32_t index = b->index, gen = tag_gen(b->tag) + 1;
   memset(b, 0, sizeof *b);
   b->index = index;
-  b->gen = gen ? gen : 1;
+  b->tag = (uint64_t)(gen ? gen : 1) << 32;
   return b;
 }
 
 /* Lock held. The generation changes, so an old handle no longer matches. */
 static void rec_free(hm_block *b) {
   b->state = REC_FREE;
-  b->gen++;
+  __atomic_store_n(&b->tag, (uint64_t)(tag_gen(b->tag) + 1) << 32, __ATOMIC_RELEASE);
   b->next_free = rec_free_head;
   rec_free_head = b->index;
 }
@@ -213,12 +224,14 @@ static void q_unlink(hm_block *b) {
 
 /* JS holds still outstanding on blocks recycled early (their finalizers
  * will find a new generation). */
-static int64_t stale_holds, stale_peak;
+static int64_t stale_holds, stale_peak; /* atomic */
 
-/* Move b from the quarantine onto a release chain. */
+/* Move b from the quarantine onto a release chain. Its outstanding holds
+ * become stale at once (a finalizer that comes later finds no hold left). */
 static void q_release(hm_block *b, hm_block ***tail) {
-  stale_holds += b->holds;
-  if (stale_holds > stale_peak) stale_peak = stale_holds;
+  uint64_t t = __atomic_exchange_n(&b->tag, (uint64_t)tag_gen(b->tag) << 32, __ATOMIC_ACQ_REL);
+  int64_t stale = __atomic_add_fetch(&stale_holds, tag_holds(t), __ATOMIC_RELAXED);
+  if (stale > __atomic_load_n(&stale_peak, __ATOMIC_RELAXED)) __atomic_store_n(&stale_peak, stale, __ATOMIC_RELAXED);
   q_unlink(b);
   b->state = REC_RELEASING;
   **tail = b;
@@ -270,12 +283,12 @@ static hm_block *publish(hm_block *proto, hm_err *err) {
   hm_block *b = NULL;
   if ((table_len + 1) * 2 > table_cap && table_grow() != 0) goto out;
   if (!(b = rec_new())) goto out;
-  uint32_t index = b->index, gen = b->gen;
+  uint32_t index = b->index;
+  uint64_t tag = b->tag;
   *b = *proto;
   b->index = index;
-  b->gen = gen;
   b->state = REC_LIVE;
-  b->holds = HM_JS_HOLDS;
+  __atomic_store_n(&b->tag, tag | HM_JS_HOLDS, __ATOMIC_RELEASE);
   table_put(b);
   charge(b, +1);
 out:
@@ -413,7 +426,7 @@ fail:
 
 void *hm_block_ptr(const hm_block *b) { return b->ptr; }
 size_t hm_block_size(const hm_block *b) { return b->size; }
-uint64_t hm_block_handle(const hm_block *b) { return ((uint64_t)b->gen << 32) | b->index; }
+uint64_t hm_block_handle(const hm_block *b) { return ((uint64_t)tag_gen(b->tag) << 32) | b->index; }
 
 hm_block *hm_lookup(const void *ptr, size_t size) {
   pthread_mutex_lock(&reg_lock);
@@ -454,18 +467,38 @@ static void backlog_done(void) {
 #endif
 }
 
+/* A hold of a recycled record (or of one recycled early) was finalized. */
+static void stale_done(void) {
+  if (__atomic_sub_fetch(&stale_holds, 1, __ATOMIC_RELAXED) == 0 &&
+      __atomic_exchange_n(&stale_peak, 0, __ATOMIC_RELAXED) >= TRIM_AFTER_STALE)
+    backlog_done();
+}
+
 void hm_finalize(uint64_t handle) {
   uint32_t index = (uint32_t)handle, gen = (uint32_t)(handle >> 32);
-  hm_block *release = NULL;
-  pthread_mutex_lock(&reg_lock);
   hm_block *b = rec_at(index);
-  /* Freed by JS and recycled early (the quarantine overflowed or yielded to
-   * a strict allocation): a new generation, or still being released. */
-  int trim = 0;
-  if (!b || b->gen != gen || b->state == REC_RELEASING) {
-    trim = --stale_holds == 0 && stale_peak >= TRIM_AFTER_STALE;
-    if (trim) stale_peak = 0;
-  } else if (--b->holds == 0) {
+  if (!b) return;
+  /* Not the last hold: one compare-and-swap, no lock. */
+  uint64_t t = __atomic_load_n(&b->tag, __ATOMIC_ACQUIRE);
+  for (;;) {
+    if (tag_gen(t) != gen || tag_holds(t) == 0) {
+      /* Freed by JS and recycled early (the quarantine overflowed or
+       * yielded to a strict allocation): a new generation, or no hold left. */
+      stale_done();
+      return;
+    }
+    if (tag_holds(t) == 1) break;
+    if (__atomic_compare_exchange_n(&b->tag, &t, t - 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+  }
+  hm_block *release = NULL;
+  int stale = 0;
+  pthread_mutex_lock(&reg_lock);
+  t = __atomic_load_n(&b->tag, __ATOMIC_ACQUIRE);
+  if (tag_gen(t) != gen || tag_holds(t) == 0) {
+    stale = 1; /* recycled between the look and the lock */
+  } else {
+    /* The last hold (holds only fall, and a new generation means a new block). */
+    __atomic_store_n(&b->tag, t - 1, __ATOMIC_RELEASE);
     if (b->state == REC_LIVE) {
       /* Garbage collected without a free. */
       table_del(b->ptr);
@@ -478,11 +511,11 @@ void hm_finalize(uint64_t handle) {
     }
   }
   pthread_mutex_unlock(&reg_lock);
+  if (stale) stale_done();
   if (release) {
     release->q_next = NULL;
     release_chain(release);
   }
-  if (trim) backlog_done();
 }
 
 int hm_migrate(hm_block *b, int plid, uint64_t *on_target, uint64_t *total, hm_err *err) {
