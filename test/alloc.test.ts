@@ -2,7 +2,7 @@
 // Placement on a real EXMEM node is shown in test/numa/ inside the VM.
 import { describe, expect, it } from 'vitest';
 import { allocate, allocateTyped, free, stats, trim, where } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 import { errorCode } from './helpers/error-code';
 
 const node0 = () => topology().normalNodes[0] as number;

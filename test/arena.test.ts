@@ -1,7 +1,7 @@
 // Arenas: bump-pointer views over placed chunks; dispose detaches them all.
 import { describe, expect, it } from 'vitest';
 import { createArena, HmsdkError, stats, where } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 
 describe('createArena', () => {
   it('hands out aligned, disjoint views and grows by chunks', () => {

@@ -22,7 +22,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as hm from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 import { rng } from './helpers/rng';
 
 const SEED = Number(process.env.HMSDK_FUZZ_SEED ?? 0x5eed);

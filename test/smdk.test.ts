@@ -22,7 +22,7 @@ import {
   s_stats_print,
   where,
 } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 import { errorCode } from './helpers/error-code';
 
 const node0 = () => topology().normalNodes[0] as number;

@@ -2,7 +2,7 @@
 // have no EXMEM node; the VM suite covers machines that do).
 import { describe, expect, it } from 'vitest';
 import { allocate, free, HmsdkError, where } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 
 describe('tiers on this machine', () => {
   const t = topology();

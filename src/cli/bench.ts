@@ -1,10 +1,10 @@
 /**
  * `hmsdk bench`: measured sequential read/write bandwidth and dependent-load
- * latency per node (src/bench/measure.ts), with a progress bar, a table and
+ * latency per node (src/measure/measure.ts), with a progress bar, a table and
  * a bar chart; `--json` output feeds `hmsdk weights --from-bench FILE`.
  */
 import { HmsdkError } from '../errors';
-import { measureNode, type NodeMeasurement } from '../bench/measure';
+import { measureNode, type NodeMeasurement } from '../measure/measure';
 import { formatNodeList, parseNodeList, readTopology } from '../topology';
 import { parseArgs, UsageError } from './args';
 import { colours, human, parseSize, table } from './format';

@@ -5,8 +5,8 @@
  * one topology reader; does not load the native addon (start-up cost).
  */
 import { HmsdkError } from '../errors';
-import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../kernel-files';
-import { bytesPerNode, readNumaMaps, type NumaMapping } from '../numa-maps';
+import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../kernel/files';
+import { bytesPerNode, readNumaMaps, type NumaMapping } from '../topology/numa-maps';
 import { formatNodeList, readNodeMemory, readTopology } from '../topology';
 import type { MemType, Topology } from '../topology/types';
 import { parseArgs, UsageError } from './args';

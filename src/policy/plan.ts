@@ -39,7 +39,7 @@ import type { NumaNode, Topology } from '../topology/types';
 import { availableBytes, capSplit, nodeReserve } from './capacity';
 import { WORKLOADS, linkBandwidth, linkBandwidthLabel, optimalSplit, predictBandwidth, splitLatency, type Workload } from './model';
 import { hmatLinkPerf, type LinkPerf } from './perf';
-import { checkFinite, checkInt, checkNodeList, checkOneOf, checkPositive, checkWeight, KERNEL_MAX_WEIGHT, readList, readNodeRecord, readOwnProperty } from '../validate';
+import { checkFinite, checkInt, checkNodeList, checkOneOf, checkPositive, checkWeight, KERNEL_MAX_WEIGHT, readList, readNodeRecord, readOwnProperty } from '../util/validate';
 
 /** Most CPUs a caller may list (the kernel's NR_CPUS tops out at 8192). */
 const MAX_CPUS = 8192;

@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { requireVm } from './helpers';
 
 const root = path.join(__dirname, '../..');

@@ -30,7 +30,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { requireVm } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -15,7 +15,7 @@
  * asynchronous operation (a socket write, fs.write) still uses it; that is
  * the same rule as for `free()` in C.
  */
-import { HmsdkError } from './errors';
+import { HmsdkError } from '../errors';
 import { F_POPULATE, F_ZERO, native } from './native';
 import { type AllocateOptions, MAX_SIZE } from './options';
 import { resolvePlacement, type ResolvedPlacement } from './placement';
@@ -30,7 +30,7 @@ import {
   describe as describeValue,
   typedArrayBufferOf,
   typedArrayLengthOf,
-} from './validate';
+} from '../util/validate';
 
 /** A Node Buffer whose pages were placed by hmsdk; `using` frees it. */
 export type PlacedBuffer = Buffer & Disposable;

@@ -33,7 +33,7 @@
  * @internal
  */
 import { types } from 'node:util';
-import { type AllocateOptions, MAX_SIZE, type Policy, type Tier } from './options';
+import { type AllocateOptions, MAX_SIZE, type Policy, type Tier } from '../alloc/options';
 
 /** Highest NUMA node id (the kernel's MAX_NUMNODES is at most 1024). */
 const MAX_NODE_ID = 1023;

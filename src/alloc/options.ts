@@ -2,7 +2,7 @@
  * Public option types and constants of the allocation API. Their validation
  * (argument errors are TypeError / RangeError naming the argument; nothing
  * is defaulted silently, an unknown option key is an error) is in
- * ./validate.ts.
+ * ../util/validate.ts.
  */
 import { constants as bufferConstants } from 'node:buffer';
 

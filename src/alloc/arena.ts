@@ -13,10 +13,10 @@
  * the arena then refuses to carve more from that chunk (EFREED) and
  * dispose() skips it.
  */
-import { allocateRequest, free, type PlacedBuffer } from './alloc';
-import { HmsdkError } from './errors';
+import { allocateRequest, free, type PlacedBuffer } from './buffers';
+import { HmsdkError } from '../errors';
 import type { AllocateOptions } from './options';
-import { type AllocateRequest, byteLengthOf, checkAllocateOptions, checkPowerOfTwo, checkSize } from './validate';
+import { type AllocateRequest, byteLengthOf, checkAllocateOptions, checkPowerOfTwo, checkSize } from '../util/validate';
 
 /** Largest alignment {@link Arena.alloc} accepts (a page). */
 const MAX_ALIGN = 4096;

@@ -10,8 +10,8 @@
  */
 import { native } from './native';
 import type { Tier } from './options';
-import { topology } from './system';
-import { readNodeMemory } from './topology';
+import { topology } from '../topology/current';
+import { readNodeMemory } from '../topology';
 
 /** Per-node figures, bytes. */
 export interface NodeStats {

@@ -14,15 +14,15 @@
  * - Size getters return bytes; 0 is a real value (an empty tier), never an
  *   error: errors throw.
  */
-import { allocPlaced, assertOwnedLive, free, type PlacedBuffer } from './alloc';
-import { HmsdkError } from './errors';
+import { allocPlaced, assertOwnedLive, free, type PlacedBuffer } from './buffers';
+import { HmsdkError } from '../errors';
 import { F_ZERO, native } from './native';
 import { MAX_SIZE, type Tier } from './options';
 import { clearPlacementCache, resolvePlacement, type ResolvedPlacement } from './placement';
 import { formatIn, stats, usedInTier } from './stats';
-import { topology } from './system';
-import { parseNodeList } from './topology';
-import { checkNodeId, checkNodeList, checkOneOf, checkPowerOfTwo, checkSize, checkString, checkTier, DEFAULT_PLACEMENT } from './validate';
+import { topology } from '../topology/current';
+import { parseNodeList } from '../topology';
+import { checkNodeId, checkNodeList, checkOneOf, checkPowerOfTwo, checkSize, checkString, checkTier, DEFAULT_PLACEMENT } from '../util/validate';
 
 /** Longest node list string s_enable_node_interleave parses (every id of 1024 nodes, comma-separated, fits). */
 const MAX_NODE_LIST_CHARS = 8192;

@@ -5,8 +5,8 @@
  * {@link setSysRoot} before first use.
  * @internal
  */
-import { readTopology } from './topology';
-import type { Topology } from './topology/types';
+import { readTopology } from './read';
+import type { Topology } from './types';
 
 let cached: Topology | undefined;
 let sysRoot = '/sys';
