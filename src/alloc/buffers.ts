@@ -16,6 +16,7 @@
  * the same rule as for `free()` in C.
  */
 import { HmsdkError } from '../errors';
+import { formatBytes } from '../util/bytes';
 import { F_POPULATE, F_ZERO, native } from './native';
 import { type AllocateOptions, MAX_SIZE } from './options';
 import { resolvePlacement, type ResolvedPlacement } from './placement';
@@ -83,17 +84,16 @@ Object.setPrototypeOf(PlacedBufferImpl.prototype, Buffer.prototype);
 /** Turn the addon's failure code into a coded error. @internal */
 export function allocError(size: number, what: string): HmsdkError {
   const e = native().lastError();
-  const gib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   switch (e.code) {
     case 'ENOMEM': {
       const where = e.node >= 0 ? `node ${e.node}` : 'the requested nodes';
       const detail =
         e.available || e.reserve
-          ? `: ${gib(e.available)} available (free memory minus a ${gib(e.reserve)} reserve${
-              e.committed ? ` and ${gib(e.committed)} promised to earlier lazy strict allocations` : ''
+          ? `: ${formatBytes(e.available)} available (free memory minus a ${formatBytes(e.reserve)} reserve${
+              e.committed ? ` and ${formatBytes(e.committed)} promised to earlier lazy strict allocations` : ''
             })`
           : '';
-      return new HmsdkError('ENOMEM', `${where} cannot hold ${gib(e.requested || size)} for ${what}${detail}`);
+      return new HmsdkError('ENOMEM', `${where} cannot hold ${formatBytes(e.requested || size)} for ${what}${detail}`);
     }
     case 'ENOTSUP':
       return new HmsdkError('ENOTSUP', `the kernel does not support the memory policy for ${what} (mbind: EINVAL)`, {

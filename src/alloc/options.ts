@@ -6,8 +6,9 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 
-/** Memory tier, SMDK terms: NORMAL = DRAM near the CPUs, EXMEM = expander (CXL) memory. */
-export type Tier = 'NORMAL' | 'EXMEM';
+import type { Tier } from '../topology/types';
+
+export type { Tier };
 
 /** SMDK constant for the DRAM tier. */
 export const SMDK_MEM_NORMAL: Tier = 'NORMAL';

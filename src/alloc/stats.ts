@@ -120,9 +120,3 @@ export function usedInTier(type: Tier): number {
 export function trim(): number {
   return native().trim();
 }
-
-/** Format bytes in a unit: 'B', 'K', 'M', 'G' (powers of 1024). @internal */
-export function formatIn(bytes: number, unit: 'B' | 'K' | 'M' | 'G'): string {
-  const div = { B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[unit];
-  return unit === 'B' ? String(bytes) : (bytes / div).toFixed(unit === 'G' ? 2 : 1);
-}

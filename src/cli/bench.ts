@@ -6,8 +6,9 @@
 import { HmsdkError } from '../errors';
 import { measureNode, type NodeMeasurement } from '../measure/measure';
 import { formatNodeList, parseNodeList, readTopology } from '../topology';
+import { formatBytes } from '../util/bytes';
 import { parseArgs, UsageError } from './args';
-import { colours, human, parseSize, table } from './format';
+import { colours, parseSize, table } from './format';
 import { outputFileFlag } from './paths';
 
 /** Help text. */
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       const all = (i + f) / nodes.length;
       process.stderr.write(`\r${c.cyan('measuring')} node ${node} [${bar(all, 1, 30)}] ${Math.round(all * 100)}% `);
     };
-    if (!process.stderr.isTTY) process.stderr.write(`measuring node ${node} (${human(bytes)})...\n`);
+    if (!process.stderr.isTTY) process.stderr.write(`measuring node ${node} (${formatBytes(bytes, { compact: true })})...\n`);
     const m = measureNode(node, { bytes, repeats, onProgress: progress });
     results.push({ ...m, tier: t.nodes.find((x) => x.id === node)?.type ?? '?' });
   }

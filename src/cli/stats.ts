@@ -8,9 +8,10 @@ import { HmsdkError } from '../errors';
 import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../kernel/files';
 import { bytesPerNode, readNumaMaps, type NumaMapping } from '../topology/numa-maps';
 import { formatNodeList, readNodeMemory, readTopology } from '../topology';
-import type { MemType, Topology } from '../topology/types';
+import type { Tier, Topology } from '../topology/types';
+import { formatBytes } from '../util/bytes';
 import { parseArgs, UsageError } from './args';
-import { colours, human, table } from './format';
+import { colours, table } from './format';
 import { sysRootFlag } from './paths';
 
 /** Help text. */
@@ -34,7 +35,7 @@ examples:
 /** JSON shape of one node row. */
 interface NodeRow {
   id: number;
-  tier: MemType;
+  tier: Tier;
   cpus: string;
   total: number;
   used: number;
@@ -48,7 +49,7 @@ interface Sum {
   free: number;
 }
 
-function sumRows(rows: NodeRow[], tier?: MemType): Sum {
+function sumRows(rows: NodeRow[], tier?: Tier): Sum {
   const list = tier ? rows.filter((r) => r.tier === tier) : rows;
   return {
     nodes: list.map((r) => r.id),
@@ -91,7 +92,7 @@ export function processStats(t: Topology, pid: number, maps: NumaMapping[]) {
       return row;
     });
   const per = bytesPerNode(maps);
-  const tier = (ty: MemType) => nodes.filter((n) => n.tier === ty).reduce((a, n) => a + (per[n.id] ?? 0), 0);
+  const tier = (ty: Tier) => nodes.filter((n) => n.tier === ty).reduce((a, n) => a + (per[n.id] ?? 0), 0);
   const total = Object.values(per).reduce((a, b) => a + b, 0);
   return { pid, name: processName(pid), nodes, tiers: { NORMAL: tier('NORMAL'), EXMEM: tier('EXMEM') }, total };
 }
@@ -171,7 +172,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const sysRoot = sysRootFlag(flags['sys-root']);
   const pid = typeof flags.pid === 'string' ? resolvePid(flags.pid) : undefined;
-  const fmt = flags.bytes ? (n: number) => String(n) : human;
+  const fmt = flags.bytes ? (n: number) => String(n) : (n: number) => formatBytes(n, { compact: true });
   const t = readTopology({ sysRoot });
   const once = (): string => {
     if (pid !== undefined) {

@@ -33,7 +33,8 @@
  * @internal
  */
 import { types } from 'node:util';
-import { type AllocateOptions, MAX_SIZE, type Policy, type Tier } from '../alloc/options';
+import { type AllocateOptions, MAX_SIZE, type Policy } from '../alloc/options';
+import type { Tier } from '../topology/types';
 
 /** Highest NUMA node id (the kernel's MAX_NUMNODES is at most 1024). */
 const MAX_NODE_ID = 1023;
