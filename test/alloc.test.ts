@@ -138,7 +138,8 @@ describe('free', () => {
   it('transfer cannot move SDK memory away: Node copies external buffers, the copy is foreign', () => {
     const b = allocate(4096);
     b.fill(9);
-    const moved = structuredClone(b.buffer, { transfer: [b.buffer] });
+    const ab = b.buffer as ArrayBuffer;
+    const moved = structuredClone(ab, { transfer: [ab] });
     expect(b.length).toBe(4096); // not detached: Node marks external ArrayBuffers untransferable
     expect(new Uint8Array(moved)[4095]).toBe(9);
     expect(code(() => free(moved))).toBe('EFOREIGN');

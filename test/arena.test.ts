@@ -18,7 +18,7 @@ describe('createArena', () => {
 
   it('dispose detaches every view at once and releases the chunks', () => {
     const live0 = stats().sdk.liveAllocations;
-    let views: Buffer[] = [];
+    let views: Buffer[];
     {
       using a = createArena(1 << 16, { node: topology().normalNodes[0] });
       views = Array.from({ length: 1000 }, () => a.alloc(100));

@@ -318,6 +318,7 @@ function hostileFunction(): unknown {
       return BigInt64Array;
     case 2:
       return class Throws extends Uint8Array {
+        // @ts-expect-error -- deliberately throws before super(): a constructor that never builds the view
         constructor() {
           throw new Error('ctor threw');
         }
@@ -335,7 +336,7 @@ function hostileFunction(): unknown {
       return new Proxy(Uint16Array, {});
     default:
       return class Freeing extends Uint8Array {
-        static get BYTES_PER_ELEMENT() {
+        static override get BYTES_PER_ELEMENT() {
           reenter();
           return 1;
         }

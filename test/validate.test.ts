@@ -300,6 +300,7 @@ describe('no leak on failed calls, allocation after validation', () => {
   it('allocateTyped with a throwing or lying constructor frees the buffer', () => {
     const live0 = live();
     class Throws extends Float32Array {
+      // @ts-expect-error -- deliberately throws before super(): a constructor that never builds the view
       constructor(..._: unknown[]) {
         throw new Error('no');
       }

@@ -61,7 +61,7 @@ function markState(ab: ArrayBuffer, state: BufferState): void {
  * not free the whole allocation. (A static Symbol.species getter would do
  * this too, but makes every construction of the class ~2 us slower in V8.) */
 class BufferView extends Uint8Array {}
-Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
+Object.setPrototypeOf(BufferView.prototype, Buffer.prototype as Buffer);
 
 function clampIndex(i: number | undefined, len: number, dflt: number): number {
   if (i === undefined) return dflt;
@@ -73,13 +73,13 @@ class PlacedBufferImpl extends Uint8Array {
   override subarray(start?: number, end?: number): Uint8Array<ArrayBuffer> {
     const s = clampIndex(start, this.length, 0);
     const e = clampIndex(end, this.length, this.length);
-    return new BufferView(this.buffer as ArrayBuffer, this.byteOffset + s, Math.max(e - s, 0));
+    return new BufferView(this.buffer, this.byteOffset + s, Math.max(e - s, 0));
   }
   [Symbol.dispose](): void {
     free(this);
   }
 }
-Object.setPrototypeOf(PlacedBufferImpl.prototype, Buffer.prototype);
+Object.setPrototypeOf(PlacedBufferImpl.prototype, Buffer.prototype as Buffer);
 
 /** Turn the addon's failure code into a coded error. @internal */
 export function allocError(size: number, what: string): HmsdkError {

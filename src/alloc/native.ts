@@ -90,6 +90,7 @@ let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (addon) return addon;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS module; a load failure is reported below
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
     addon = load(path.join(__dirname, '..', '..'));
   } catch (err) {

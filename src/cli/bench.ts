@@ -3,6 +3,8 @@
  * latency per node (src/measure/measure.ts), with a progress bar, a table and
  * a bar chart; `--json` output feeds `hmsdk weights --from-bench FILE`.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { HmsdkError } from '../errors';
 import { measureNode, type NodeMeasurement } from '../measure/measure';
 import { formatNodeList, parseNodeList, readTopology } from '../topology';
@@ -77,8 +79,8 @@ export async function run(argv: string[]): Promise<number> {
     results.push({ ...m, tier: t.nodes.find((x) => x.id === node)?.type ?? '?' });
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  const report: BenchReport = { version: 1, host: require('node:os').hostname(), date: new Date().toISOString(), nodes: results };
-  if (outFile !== undefined) require('node:fs').writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
+  const report: BenchReport = { version: 1, host: os.hostname(), date: new Date().toISOString(), nodes: results };
+  if (outFile !== undefined) fs.writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
   if (flags.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return 0;

@@ -26,7 +26,7 @@ export function colours(stream: NodeJS.WriteStream = process.stdout) {
 
 /** Render rows as an aligned table; `right[i]` right-aligns column i. Colour codes are ignored for widths. */
 export function table(rows: string[][], right: boolean[] = []): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- strips ANSI colour codes
   const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(c))));

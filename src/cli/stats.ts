@@ -199,7 +199,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       process.stdout.write(tty && !flags.json ? `\x1b[H\x1b[2J${new Date().toISOString()}  every ${interval}s, Ctrl-C to stop\n${text}\n` : text + '\n');
     };
-    const timer = setInterval(draw, (interval as number) * 1000);
+    const timer = setInterval(draw, interval * 1000);
     draw();
     process.once('SIGINT', () => {
       clearInterval(timer);

@@ -339,8 +339,8 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
 
   // 7-8. Ideal split, capacity limits, integer weights.
   let target: number[] = [];
-  let weights: number[] = [];
-  let roundingError = 0;
+  let weights: number[];
+  let roundingError: number;
   for (;;) {
     const bw = bwOf(nodes) as number[];
     target = optimalSplit(bw);

@@ -108,7 +108,7 @@ export function systemWeightsPlan(topology: Topology, plan: InterleavePlan): Sys
   const current = plan.nodes.map((n) => wi.weights[n]);
   let autoWeights: number[] | undefined;
   if (wi.auto === true && current.every((w) => w !== undefined)) {
-    autoWeights = current as number[];
+    autoWeights = current;
   } else {
     const auto = kernelAutoWeights(topology);
     autoWeights = auto ? plan.nodes.map((n) => auto[n] ?? 1) : undefined;

@@ -18,6 +18,7 @@ export function preloadPath(): string {
   if (env) candidates.push(env);
   else {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS module; a failure falls back to the fixed places
       const gypBuild = require('node-gyp-build') as { path(dir: string): string };
       candidates.push(path.join(path.dirname(gypBuild.path(root)), 'hmsdk_preload.so'));
     } catch {

@@ -884,6 +884,7 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
     }
     this.#pending = 0;
     this.#retries = 0;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the first error a cleanup step threw, as it was
     if (first !== undefined) throw first;
   }
 

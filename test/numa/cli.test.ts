@@ -37,7 +37,7 @@ describe('hmsdk CLI in the VM', () => {
     );
     try {
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
         child.on('exit', (c) => reject(new Error(`child exited ${c}`)));
       });
       const r = hmsdk('stats', '-p', String(child.pid), '--json');
