@@ -98,7 +98,7 @@ export interface KernelDecision {
 export type PlacementDecision = KernelDecision | StripePlacement;
 
 /** Register (or reuse) a native placement. @internal */
-export function kernelPlacement(d: KernelDecision): KernelPlacement {
+function kernelPlacement(d: KernelDecision): KernelPlacement {
   const id = native().placement(d.mode, d.nodes, d.charge);
   if (id < 0) throw new HmsdkError('ECONFIG', `the native core refused placement ${d.policy} on nodes ${d.nodes.join(',')}`);
   return { ...d, id };
@@ -171,7 +171,7 @@ function sameRatio(a: number[], b: number[]): boolean {
  * no per-buffer weight vector upstream); otherwise a userspace stripe.
  * @internal
  */
-export function weightedDecision(t: Topology, caps: KernelCaps, nodes: number[], weights: number[]): PlacementDecision {
+function weightedDecision(t: Topology, caps: KernelCaps, nodes: number[], weights: number[]): PlacementDecision {
   const wi = t.weightedInterleave;
   const system = nodes.map((n) => wi.weights[n] ?? 1);
   if (nodes.length === 1) return kernel('weighted', MPOL.preferred, nodes, [1]);
