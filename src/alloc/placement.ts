@@ -31,16 +31,10 @@ import { topology } from '../topology/current';
 import type { Topology } from '../topology/types';
 import { checkAllocateOptions, type PlacementRequest, type WeightsRequest } from '../util/validate';
 
-/** A placement the native core knows. @internal */
-export interface KernelPlacement {
-  kind: 'kernel';
+/** A placement the native core knows: a kernel decision, registered. @internal */
+export interface KernelPlacement extends KernelDecision {
   /** Native placement id. */
   id: number;
-  policy: Policy;
-  mode: number;
-  nodes: number[];
-  /** Charge weights aligned with nodes. */
-  charge: number[];
 }
 
 /** A weighted placement realised by the native core's stripe (native/core/hm_stripe.c): ranges of one mapping, each MPOL_PREFERRED to its node. @internal */
