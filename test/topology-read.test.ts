@@ -537,7 +537,7 @@ describe('live /sys', () => {
     for (const file of files) {
       const src = readFileSync(file, 'utf8');
       for (const m of src.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)) {
-        expect(['node:fs', '../errors', './errors', '../kernel/files', '../util/validate', './types', './read', './sysfs'], `${file} imports ${m[1]}`).toContain(m[1]);
+        expect(['node:fs', '../errors', './errors', '../kernel/files', '../util/validate', './types', './read', './sysfs', './numa-maps'], `${file} imports ${m[1]}`).toContain(m[1]);
       }
       expect(src).not.toMatch(/\brequire\(/);
     }
