@@ -203,7 +203,7 @@ async function main() {
   if (opts.vm) return runVm();
   const started = Date.now();
   const h = require(root);
-  const addon = require(path.join(root, 'dist', 'native')).native();
+  const addon = require(path.join(root, 'dist', 'alloc', 'native')).native();
   const topo = h.readTopology();
   const info = addon.info();
   const ctx = {

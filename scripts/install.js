@@ -9,7 +9,7 @@
 // The sources are C only (binding.gyp links with the C compiler too) and use
 // no library beyond libc: no C++ compiler, no libnuma headers.
 // Install scripts are optional: with --ignore-scripts (pnpm, Bun) the same
-// prebuild is found at run time by src/native.ts.
+// prebuild is found at run time by src/alloc/native.ts.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

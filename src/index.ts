@@ -19,13 +19,13 @@ export {
   MAX_SIZE,
   SMDK_MEM_EXMEM,
   SMDK_MEM_NORMAL,
-} from './options';
-export { allocate, allocateTyped, free, where, type PageLocation, type PlacedBuffer, type TypedArrayConstructor } from './alloc';
-export { Arena, createArena } from './arena';
+} from './alloc/options';
+export { allocate, allocateTyped, free, where, type PageLocation, type PlacedBuffer, type TypedArrayConstructor } from './alloc/buffers';
+export { Arena, createArena } from './alloc/arena';
 export * from './tiering';
-export { migrate, type MigrateOptions, type MigrateResult } from './migrate';
-export { placementOf, type PlacementInfo } from './placement';
-export { stats, trim, type NodeStats, type Stats, type TierStats } from './stats';
+export { migrate, type MigrateOptions, type MigrateResult } from './alloc/migrate';
+export { placementOf, type PlacementInfo } from './alloc/placement';
+export { stats, trim, type NodeStats, type Stats, type TierStats } from './alloc/stats';
 export {
   s_calloc,
   s_disable_node_interleave,
@@ -43,7 +43,7 @@ export {
   s_realloc,
   s_stats_node_print,
   s_stats_print,
-} from './smdk';
-export { readTopology } from './read-topology';
+} from './alloc/smdk';
+export { readTopology } from './topology/public';
 export type { ReadTopologyOptions } from './topology';
 export type { MemType, NodePerf, NumaNode, Topology, WeightedInterleaveInfo } from './topology/types';

@@ -1,8 +1,8 @@
 // Allocation API on this machine (any node count): shape, safety, accounting.
 // Placement on a real EXMEM node is shown in test/numa/ inside the VM.
 import { describe, expect, it } from 'vitest';
-import { allocate, allocateTyped, free, stats, trim, where } from '../src/index';
-import { topology } from '../src/system';
+import { allocate, allocateTyped, free, HmsdkError, stats, trim, where } from '../src/index';
+import { topology } from '../src/topology/current';
 import { errorCode } from './helpers/error-code';
 
 const node0 = () => topology().normalNodes[0] as number;
@@ -138,7 +138,8 @@ describe('free', () => {
   it('transfer cannot move SDK memory away: Node copies external buffers, the copy is foreign', () => {
     const b = allocate(4096);
     b.fill(9);
-    const moved = structuredClone(b.buffer, { transfer: [b.buffer] });
+    const ab = b.buffer as ArrayBuffer;
+    const moved = structuredClone(ab, { transfer: [ab] });
     expect(b.length).toBe(4096); // not detached: Node marks external ArrayBuffers untransferable
     expect(new Uint8Array(moved)[4095]).toBe(9);
     expect(code(() => free(moved))).toBe('EFOREIGN');
@@ -195,5 +196,48 @@ describe('argument errors', () => {
     expect(() => allocate(0)).toThrow(/size/);
     expect(() => allocate(1, { node: -1 })).toThrow(/options\.node/);
     expect(() => allocateTyped(Float32Array, 0)).toThrow(/length/);
+  });
+});
+
+// Tier resolution on this machine's real topology (was test/tier.test.ts; the
+// decisions on fixture topologies are in test/placement.test.ts).
+describe('tiers on this machine', () => {
+  const t = topology();
+
+  it('EXMEM without EXMEM nodes is ENODEV, never a silent DRAM allocation', () => {
+    if (t.exmemNodes.length > 0) {
+      // This machine has EXMEM: the request must land there.
+      const b = allocate(1 << 20, { tier: 'EXMEM', populate: true });
+      const w = where(b);
+      expect(t.exmemNodes.reduce((a, n) => a + (w.nodes[n] ?? 0), 0)).toBe(w.total);
+      free(b);
+      return;
+    }
+    let err: unknown;
+    try {
+      allocate(1 << 20, { tier: 'EXMEM' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HmsdkError);
+    expect((err as HmsdkError).code).toBe('ENODEV');
+    expect((err as HmsdkError).message).toMatch(/fallback/);
+  });
+
+  it("fallback: 'normal' is explicit and lands on NORMAL nodes", () => {
+    const b = allocate(1 << 20, { tier: 'EXMEM', fallback: 'normal', populate: true });
+    const w = where(b);
+    const target = t.exmemNodes.length > 0 ? t.exmemNodes : t.normalNodes;
+    expect(target.reduce((a, n) => a + (w.nodes[n] ?? 0), 0)).toBe(w.total);
+    free(b);
+  });
+
+  it('each policy allocates on a one-node tier', () => {
+    for (const policy of ['bind', 'preferred', 'interleave'] as const) {
+      const b = allocate(1 << 20, { tier: 'NORMAL', policy, populate: true });
+      const w = where(b);
+      expect(t.normalNodes.reduce((a, n) => a + (w.nodes[n] ?? 0), 0)).toBe(w.total);
+      free(b);
+    }
   });
 });

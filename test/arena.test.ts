@@ -1,7 +1,7 @@
 // Arenas: bump-pointer views over placed chunks; dispose detaches them all.
 import { describe, expect, it } from 'vitest';
 import { createArena, HmsdkError, stats, where } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 
 describe('createArena', () => {
   it('hands out aligned, disjoint views and grows by chunks', () => {
@@ -18,7 +18,7 @@ describe('createArena', () => {
 
   it('dispose detaches every view at once and releases the chunks', () => {
     const live0 = stats().sdk.liveAllocations;
-    let views: Buffer[] = [];
+    let views: Buffer[];
     {
       using a = createArena(1 << 16, { node: topology().normalNodes[0] });
       views = Array.from({ length: 1000 }, () => a.alloc(100));

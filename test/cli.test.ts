@@ -14,6 +14,7 @@ describe('hmsdk stats', () => {
     expect(r.out).toMatch(/^tier\s+NORMAL/m);
     expect(r.out).toMatch(/^tier\s+EXMEM/m);
     expect(r.out).toMatch(/^total\s+\d/m);
+    // eslint-disable-next-line no-control-regex -- looks for an ANSI escape
     expect(r.out).not.toMatch(/\x1b\[/); // no colour when not a TTY
   });
 

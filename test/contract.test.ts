@@ -15,8 +15,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildConf, type RunOptions } from '../src/cli/run';
-import { native } from '../src/native';
+import { buildConf, type RunOptions } from '../src/preload/conf';
+import { native } from '../src/alloc/native';
 import { nodeReserve } from '../src/policy/capacity';
 import { stripeLayout, stripeSegments } from '../src/policy/stripe';
 import { readTopology } from '../src/topology';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..');

@@ -22,7 +22,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as hm from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 import { rng } from './helpers/rng';
 
 const SEED = Number(process.env.HMSDK_FUZZ_SEED ?? 0x5eed);
@@ -318,6 +318,7 @@ function hostileFunction(): unknown {
       return BigInt64Array;
     case 2:
       return class Throws extends Uint8Array {
+        // @ts-expect-error -- deliberately throws before super(): a constructor that never builds the view
         constructor() {
           throw new Error('ctor threw');
         }
@@ -335,7 +336,7 @@ function hostileFunction(): unknown {
       return new Proxy(Uint16Array, {});
     default:
       return class Freeing extends Uint8Array {
-        static get BYTES_PER_ELEMENT() {
+        static override get BYTES_PER_ELEMENT() {
           reenter();
           return 1;
         }

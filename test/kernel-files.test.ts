@@ -1,4 +1,4 @@
-// The one reader of kernel pseudo-files (src/kernel-files.ts): regular files
+// The one reader of kernel pseudo-files (src/kernel/files.ts): regular files
 // only, never blocking, never following a final symlink, bounded reads and
 // listings; OS errors other than those pass through with their code.
 import { execFileSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HmsdkError } from '../src/errors';
-import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../src/kernel-files';
+import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../src/kernel/files';
 
 const dir = mkdtempSync(join(tmpdir(), 'hmsdk-kernel-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -23,7 +23,7 @@ import {
   where,
   stats,
 } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 import { errorCode } from './helpers/error-code';
 
 const node0 = () => topology().normalNodes[0] as number;

@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { free, HmsdkError, stats, where } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 import { TieredPool, type MoveEvent, type RebalanceResult, type TieredPoolOptions } from '../src/tiering';
 
 const KiB = 1024;

@@ -1,6 +1,6 @@
 /**
  * Regression tests for the hardening of the public API against hostile
- * callers (src/validate.ts and its users). One block per finding: bounded
+ * callers (src/util/validate.ts and its users). One block per finding: bounded
  * descriptions of user values, bounded walks over user collections, options
  * read once into a snapshot (getters, Proxies, inherited keys), Arena
  * alignment and dispose, leaks on failed calls, and internal errors that
@@ -28,7 +28,7 @@ import {
   type Tier,
   where,
 } from '../src/index';
-import { describe as describeValue } from '../src/validate';
+import { describe as describeValue } from '../src/util/validate';
 import { errorCode } from './helpers/error-code';
 
 const live = (): number => stats().sdk.liveAllocations;
@@ -300,6 +300,7 @@ describe('no leak on failed calls, allocation after validation', () => {
   it('allocateTyped with a throwing or lying constructor frees the buffer', () => {
     const live0 = live();
     class Throws extends Float32Array {
+      // @ts-expect-error -- deliberately throws before super(): a constructor that never builds the view
       constructor(..._: unknown[]) {
         throw new Error('no');
       }

@@ -1,13 +1,16 @@
 /**
  * `hmsdk bench`: measured sequential read/write bandwidth and dependent-load
- * latency per node (src/bench/measure.ts), with a progress bar, a table and
+ * latency per node (src/measure/measure.ts), with a progress bar, a table and
  * a bar chart; `--json` output feeds `hmsdk weights --from-bench FILE`.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { HmsdkError } from '../errors';
-import { measureNode, type NodeMeasurement } from '../bench/measure';
+import { measureNode, type NodeMeasurement } from '../measure/measure';
 import { formatNodeList, parseNodeList, readTopology } from '../topology';
+import { formatBytes } from '../util/bytes';
 import { parseArgs, UsageError } from './args';
-import { colours, human, parseSize, table } from './format';
+import { colours, parseSize, table } from './format';
 import { outputFileFlag } from './paths';
 
 /** Help text. */
@@ -71,13 +74,13 @@ export async function run(argv: string[]): Promise<number> {
       const all = (i + f) / nodes.length;
       process.stderr.write(`\r${c.cyan('measuring')} node ${node} [${bar(all, 1, 30)}] ${Math.round(all * 100)}% `);
     };
-    if (!process.stderr.isTTY) process.stderr.write(`measuring node ${node} (${human(bytes)})...\n`);
+    if (!process.stderr.isTTY) process.stderr.write(`measuring node ${node} (${formatBytes(bytes, { compact: true })})...\n`);
     const m = measureNode(node, { bytes, repeats, onProgress: progress });
     results.push({ ...m, tier: t.nodes.find((x) => x.id === node)?.type ?? '?' });
   }
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-  const report: BenchReport = { version: 1, host: require('node:os').hostname(), date: new Date().toISOString(), nodes: results };
-  if (outFile !== undefined) require('node:fs').writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
+  const report: BenchReport = { version: 1, host: os.hostname(), date: new Date().toISOString(), nodes: results };
+  if (outFile !== undefined) fs.writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
   if (flags.json) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return 0;

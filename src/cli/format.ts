@@ -1,22 +1,7 @@
 /**
- * Terminal output helpers shared by the CLI commands: human units like
- * `free -h`, aligned tables, and colour only on a TTY (honours NO_COLOR).
+ * Terminal output helpers shared by the CLI commands: sizes (parseSize; formatting is
+ * ../util/bytes.ts), aligned tables, and colour only on a TTY (honours NO_COLOR).
  */
-
-const UNITS = ['B', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi'];
-
-/** Bytes in binary units, 3 significant digits: `15Gi`, `1.5Gi`, `960Mi`, `0B`. */
-export function human(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '-';
-  let v = Math.abs(bytes);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  const s = u === 0 ? String(Math.round(v)) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
-  return `${bytes < 0 ? '-' : ''}${s.replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m))}${UNITS[u]}`;
-}
 
 /**
  * Parse a byte count with an optional binary unit: `4096`, `512K`, `1MiB`,
@@ -41,7 +26,7 @@ export function colours(stream: NodeJS.WriteStream = process.stdout) {
 
 /** Render rows as an aligned table; `right[i]` right-aligns column i. Colour codes are ignored for widths. */
 export function table(rows: string[][], right: boolean[] = []): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- strips ANSI colour codes
   const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, visible(c))));

@@ -14,6 +14,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- a command's modules load only when it runs (CLI start-up time) */
 const commands: Record<string, { summary: string; load: () => Command }> = {
   stats: { summary: 'memory per node and tier (NORMAL/EXMEM), or per process with -p', load: () => require('./stats') as Command },
   topology: { summary: 'nodes, tiers, distances, HMAT, CXL evidence, EXMEM classification', load: () => require('./topology') as Command },
@@ -22,6 +23,7 @@ const commands: Record<string, { summary: string; load: () => Command }> = {
   bench: { summary: 'measure read/write bandwidth and latency per node', load: () => require('./bench') as Command },
   emulate: { summary: 'run a command inside a multi-node NUMA/CXL VM (QEMU)', load: () => require('./emulate') as Command },
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function usage(): string {
   const lines = ['usage: hmsdk <command> [options]', '', 'commands:'];

@@ -11,13 +11,12 @@
  * (128 + signal number when it was killed by a signal).
  */
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { HmsdkError } from '../errors';
-import { native } from '../native';
-import { planInterleave } from '../policy/plan';
-import { parseNodeList, readTopology, type Topology } from '../topology';
+import { native } from '../alloc/native';
+import { buildConf, PreloadConfError, type RunOptions, type RunPlan } from '../preload/conf';
+import { preloadPath } from '../preload/library';
+import { parseNodeList, readTopology } from '../topology';
 import { parseArgs, UsageError } from './args';
 import { parseSize } from './format';
 import { sysRootFlag } from './paths';
@@ -73,35 +72,6 @@ export function sizeFlag(text: string, flag: string): number {
   return v;
 }
 
-/** Options of {@link buildConf}, already parsed from the command line. */
-export interface RunOptions {
-  tier?: 'exmem' | 'normal';
-  nodes?: number[];
-  policy?: 'bind' | 'preferred' | 'interleave' | 'weighted';
-  /** Explicit weights by node, or `'auto'` for the policy engine. */
-  weights?: Record<number, number> | 'auto';
-  stripe?: number;
-  minSize?: number;
-  cap?: number;
-  overflow?: 'fail' | 'fallback' | 'interleave';
-  populate?: boolean;
-  reserve?: number;
-  stats?: boolean;
-  statsFile?: string;
-  statsJson?: boolean;
-  verbose?: number;
-}
-
-/** What {@link buildConf} resolved. */
-export interface RunPlan {
-  /** The HMSDK_CONF value. */
-  conf: string;
-  /** Target nodes. */
-  nodes: number[];
-  /** Notes for --verbose / --print-env (how tiers and weights were chosen). */
-  notes: string[];
-}
-
 function parseWeights(text: string): Record<number, number> {
   const out: Record<number, number> = {};
   for (const part of text.split(',')) {
@@ -114,97 +84,6 @@ function parseWeights(text: string): Record<number, number> {
     out[node] = w;
   }
   return out;
-}
-
-/**
- * Resolve options against a topology into HMSDK_CONF. Pure.
- *
- * @throws UsageError for contradictory options; HmsdkError ENODEV when the
- *   tier or a node does not exist.
- */
-export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
-  const notes: string[] = [];
-  const memNodes = new Set(topo.nodes.map((n) => n.id));
-  if (opts.tier && opts.nodes) throw new UsageError('--tier and --nodes are exclusive');
-  const policy = opts.policy ?? (opts.weights ? 'weighted' : 'bind');
-  if (opts.weights && policy !== 'weighted') throw new UsageError(`--weighted conflicts with --policy ${policy}`);
-  let nodes: number[];
-  let weights: Record<number, number> | undefined;
-  if (opts.weights && opts.weights !== 'auto') {
-    weights = opts.weights;
-    nodes = Object.keys(weights).map(Number).sort((a, b) => a - b);
-    if (opts.nodes && opts.nodes.join(',') !== nodes.join(',')) throw new UsageError('--nodes and --weighted name different nodes');
-  } else if (opts.nodes) {
-    nodes = opts.nodes;
-  } else {
-    const tier = opts.tier ?? (policy === 'weighted' ? undefined : 'exmem');
-    if (tier === undefined) {
-      nodes = topo.nodes.map((n) => n.id);
-    } else {
-      nodes = tier === 'exmem' ? topo.exmemNodes : topo.normalNodes;
-      if (nodes.length === 0) {
-        throw new HmsdkError('ENODEV', `this machine has no ${tier.toUpperCase()} node (memory nodes: ${[...memNodes].join(',') || 'none'}); use --nodes or 'hmsdk emulate'`);
-      }
-      notes.push(`tier ${tier} = node${nodes.length > 1 ? 's' : ''} ${nodes.join(',')} (${topo.nodes.filter((n) => nodes.includes(n.id)).map((n) => n.typeReason).join('; ')})`);
-    }
-  }
-  for (const id of nodes) {
-    if (!memNodes.has(id)) throw new HmsdkError('ENODEV', `node ${id} is not a memory node of this machine (memory nodes: ${[...memNodes].join(',')})`);
-  }
-  if (policy === 'weighted' && !weights) {
-    const plan = planInterleave(topo, { nodes });
-    weights = {};
-    plan.nodes.forEach((id, i) => (weights![id] = plan.weights[i]!));
-    nodes = plan.nodes;
-    notes.push(`weights from the policy engine (${plan.source}): ${plan.nodes.map((id, i) => `${id}:${plan.weights[i]}`).join(',')}`);
-    for (const w of plan.warnings) notes.push(`policy engine: ${w}`);
-  }
-  const kv: string[] = [];
-  if (opts.minSize !== undefined) {
-    if (opts.minSize < 4096) throw new UsageError('--min-size must be at least 4KiB');
-    kv.push(`threshold=${opts.minSize}`);
-  }
-  if (policy === 'weighted') kv.push(`weights=${nodes.map((id) => `${id}:${weights![id]}`).join(',')}`);
-  else kv.push(`nodes=${nodes.join(',')}`, `policy=${policy}`);
-  if (opts.stripe !== undefined) kv.push(`stripe=${opts.stripe}`);
-  if (opts.cap !== undefined) {
-    if (opts.cap <= 0) throw new UsageError('--cap must be positive');
-    kv.push(`cap=${opts.cap}`);
-  }
-  if (opts.overflow) kv.push(`overflow=${opts.overflow}`);
-  if (opts.populate) kv.push('populate=1');
-  if (opts.reserve !== undefined) kv.push(`reserve=${opts.reserve}`);
-  if (opts.stats || opts.statsFile) kv.push('stats=exit');
-  if (opts.statsFile) {
-    if (opts.statsFile.includes(',')) throw new UsageError('--stats-file: the path must not contain a comma');
-    kv.push(`stats_file=${path.resolve(opts.statsFile)}`);
-  }
-  if (opts.statsJson) kv.push('stats_format=json');
-  if (opts.verbose) kv.push(`verbose=${opts.verbose}`);
-  return { conf: kv.join(','), nodes, notes };
-}
-
-/**
- * Where the preload library is: $HMSDK_PRELOAD_PATH, else next to the addon
- * node-gyp-build picks (build/Release when a local build exists, else the
- * matching prebuilds/<platform>-<arch>/), so both come from the same build.
- */
-export function preloadPath(): string {
-  const env = process.env.HMSDK_PRELOAD_PATH;
-  const root = path.join(__dirname, '..', '..');
-  const candidates: string[] = [];
-  if (env) candidates.push(env);
-  else {
-    try {
-      const gypBuild = require('node-gyp-build') as { path(dir: string): string };
-      candidates.push(path.join(path.dirname(gypBuild.path(root)), 'hmsdk_preload.so'));
-    } catch {
-      // no addon build or prebuild for this machine: the fixed places below
-    }
-    candidates.push(path.join(root, 'build', 'Release', 'hmsdk_preload.so'), path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'hmsdk_preload.so'));
-  }
-  for (const c of candidates) if (fs.existsSync(c)) return path.resolve(c);
-  throw new HmsdkError('ENOADDON', `the preload library is missing (${[...new Set(candidates)].join(', ')}): build it with 'npm run build:native' (or 'npm rebuild hmsdk')`);
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -270,7 +149,13 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const topo = readTopology({ sysRoot: sysRootFlag(flags['sys-root']) });
-  const plan = buildConf(opts, topo);
+  let plan: RunPlan;
+  try {
+    plan = buildConf(opts, topo);
+  } catch (e) {
+    if (e instanceof PreloadConfError) throw new UsageError(e.message);
+    throw e;
+  }
   // The preload's own parser (compiled into the addon too) has the last
   // word: a value it would refuse is a usage error here, not one line per
   // child process later.

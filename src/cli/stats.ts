@@ -5,12 +5,13 @@
  * one topology reader; does not load the native addon (start-up cost).
  */
 import { HmsdkError } from '../errors';
-import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../kernel-files';
-import { bytesPerNode, readNumaMaps, type NumaMapping } from '../numa-maps';
-import { formatNodeList, readNodeMemory, readTopology } from '../topology';
-import type { MemType, Topology } from '../topology/types';
+import { listKernelDir } from '../kernel/files';
+import { readNumaMaps } from '../topology/numa-maps';
+import { KINDS, processName, processStats, systemStats } from '../topology/usage';
+import { formatNodeList, readTopology } from '../topology';
+import { formatBytes } from '../util/bytes';
 import { parseArgs, UsageError } from './args';
-import { colours, human, table } from './format';
+import { colours, table } from './format';
 import { sysRootFlag } from './paths';
 
 /** Help text. */
@@ -30,79 +31,6 @@ examples:
   hmsdk stats --json | jq .tiers.EXMEM.free
   hmsdk stats -p $(pgrep -n node)
   hmsdk stats -p redis-server --watch 1`;
-
-/** JSON shape of one node row. */
-interface NodeRow {
-  id: number;
-  tier: MemType;
-  cpus: string;
-  total: number;
-  used: number;
-  free: number;
-}
-
-interface Sum {
-  nodes: number[];
-  total: number;
-  used: number;
-  free: number;
-}
-
-function sumRows(rows: NodeRow[], tier?: MemType): Sum {
-  const list = tier ? rows.filter((r) => r.tier === tier) : rows;
-  return {
-    nodes: list.map((r) => r.id),
-    total: list.reduce((a, r) => a + r.total, 0),
-    used: list.reduce((a, r) => a + r.used, 0),
-    free: list.reduce((a, r) => a + r.free, 0),
-  };
-}
-
-/** System view: one row per memory node. @internal */
-export function systemStats(t: Topology) {
-  const nodes: NodeRow[] = t.nodes.map((n) => {
-    const m = readNodeMemory(n.id, t.sysRoot);
-    return { id: n.id, tier: n.type, cpus: n.cpus.length ? formatNodeList(n.cpus) : '-', total: m.total, used: m.total - m.free, free: m.free };
-  });
-  return { nodes, tiers: { NORMAL: sumRows(nodes, 'NORMAL'), EXMEM: sumRows(nodes, 'EXMEM') }, total: sumRows(nodes) };
-}
-
-const KINDS = ['anon', 'heap', 'stack', 'file', 'huge'] as const;
-
-/** Process view from numa_maps. @internal */
-export function processStats(t: Topology, pid: number, maps: NumaMapping[]) {
-  const tierOf = new Map(t.nodes.map((n) => [n.id, n.type] as const));
-  const ids = new Set<number>(t.nodes.map((n) => n.id));
-  for (const m of maps) for (const k of Object.keys(m.pages)) ids.add(Number(k));
-  const nodes = [...ids]
-    .sort((a, b) => a - b)
-    .map((id) => {
-      const row: Record<string, number | string> & { id: number; tier: string; total: number } = {
-        id,
-        tier: tierOf.get(id) ?? 'NORMAL',
-        total: 0,
-      };
-      for (const k of KINDS) row[k] = 0;
-      for (const m of maps) {
-        const b = (m.pages[id] ?? 0) * m.pageSize;
-        row[m.kind] = (row[m.kind] as number) + b;
-        row.total += b;
-      }
-      return row;
-    });
-  const per = bytesPerNode(maps);
-  const tier = (ty: MemType) => nodes.filter((n) => n.tier === ty).reduce((a, n) => a + (per[n.id] ?? 0), 0);
-  const total = Object.values(per).reduce((a, b) => a + b, 0);
-  return { pid, name: processName(pid), nodes, tiers: { NORMAL: tier('NORMAL'), EXMEM: tier('EXMEM') }, total };
-}
-
-function processName(pid: number): string {
-  try {
-    return readKernelFile(`/proc/${pid}/comm`, ATTRIBUTE_MAX_BYTES, 'utf8').trim();
-  } catch {
-    return '?';
-  }
-}
 
 /** Entries of /proc: one per process (PID_MAX_LIMIT is 2^22) plus its fixed files. */
 const PROC_MAX_ENTRIES = 2 ** 22 + 1024;
@@ -171,7 +99,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const sysRoot = sysRootFlag(flags['sys-root']);
   const pid = typeof flags.pid === 'string' ? resolvePid(flags.pid) : undefined;
-  const fmt = flags.bytes ? (n: number) => String(n) : human;
+  const fmt = flags.bytes ? (n: number) => String(n) : (n: number) => formatBytes(n, { compact: true });
   const t = readTopology({ sysRoot });
   const once = (): string => {
     if (pid !== undefined) {
@@ -198,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       process.stdout.write(tty && !flags.json ? `\x1b[H\x1b[2J${new Date().toISOString()}  every ${interval}s, Ctrl-C to stop\n${text}\n` : text + '\n');
     };
-    const timer = setInterval(draw, (interval as number) * 1000);
+    const timer = setInterval(draw, interval * 1000);
     draw();
     process.once('SIGINT', () => {
       clearInterval(timer);

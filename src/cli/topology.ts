@@ -5,8 +5,9 @@
  */
 import { formatNodeList, readTopology } from '../topology';
 import type { NodePerf, Topology } from '../topology/types';
+import { formatBytes } from '../util/bytes';
 import { parseArgs, UsageError } from './args';
-import { colours, human, table } from './format';
+import { colours, table } from './format';
 import { sysRootFlag } from './paths';
 
 /** Help text. */
@@ -43,8 +44,8 @@ export function renderTopology(t: Topology): string {
       String(n.id),
       n.type === 'EXMEM' ? c.cyan(n.type) : n.type,
       n.cpus.length ? formatNodeList(n.cpus) : '-',
-      human(n.memTotal),
-      human(n.memFree),
+      formatBytes(n.memTotal, { compact: true }),
+      formatBytes(n.memFree, { compact: true }),
       n.tier === undefined ? '-' : String(n.tier),
       bw,
       lat,

@@ -124,6 +124,7 @@ function boot(qemu: string, args: string[], nonce: string, opts: RunInVmOptions,
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       const where = `(preset ${opts.preset.name}, kernel ${opts.kernel})`;
       const tail = (): string => {
+        // eslint-disable-next-line no-control-regex -- strips the guest console's ANSI escapes
         const t = filter.bootTail.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[c()][0-9A-B]?/g, '').trim().split('\n').slice(-15).join('\n');
         const e = stderr.trim();
         return (t ? `\n--- VM console (last lines) ---\n${t}` : '') + (e ? `\n--- QEMU stderr ---\n${e}` : '');

@@ -67,4 +67,4 @@ export {
   type AppliedWrite,
   type ApplyResult,
 } from './sysfs-weights';
-export { KERNEL_MIN_WEIGHT, KERNEL_MAX_WEIGHT } from '../validate';
+export { KERNEL_MIN_WEIGHT, KERNEL_MAX_WEIGHT } from '../util/validate';

@@ -30,7 +30,7 @@
  * loaded latency grows as a link nears saturation, which this ignores).
  */
 
-import { checkFinite, checkNonNegative, checkPositive, readList } from '../validate';
+import { checkFinite, checkNonNegative, checkPositive, readList } from '../util/validate';
 
 /** Workload hint steering which bandwidth/latency figure is used. */
 export type Workload = 'read-heavy' | 'write-heavy' | 'mixed' | 'latency-sensitive';

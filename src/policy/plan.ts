@@ -35,11 +35,12 @@
  */
 
 import { HmsdkError } from '../errors';
+import { formatBytes } from '../util/bytes';
 import type { NumaNode, Topology } from '../topology/types';
 import { availableBytes, capSplit, nodeReserve } from './capacity';
 import { WORKLOADS, linkBandwidth, linkBandwidthLabel, optimalSplit, predictBandwidth, splitLatency, type Workload } from './model';
 import { hmatLinkPerf, type LinkPerf } from './perf';
-import { checkFinite, checkInt, checkNodeList, checkOneOf, checkPositive, checkWeight, KERNEL_MAX_WEIGHT, readList, readNodeRecord, readOwnProperty } from '../validate';
+import { checkFinite, checkInt, checkNodeList, checkOneOf, checkPositive, checkWeight, KERNEL_MAX_WEIGHT, readList, readNodeRecord, readOwnProperty } from '../util/validate';
 
 /** Most CPUs a caller may list (the kernel's NR_CPUS tops out at 8192). */
 const MAX_CPUS = 8192;
@@ -316,10 +317,10 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
     if (size !== undefined) {
       const fit = nodes.filter((id) => availableBytes(byId.get(id) as NumaNode) >= size / nodes.length);
       for (const id of nodes) {
-        if (!fit.includes(id)) notes.push(`node ${id} excluded: cannot hold 1/${nodes.length} of ${fmtBytes(size)} above its reserve`);
+        if (!fit.includes(id)) notes.push(`node ${id} excluded: cannot hold 1/${nodes.length} of ${formatBytes(size)} above its reserve`);
       }
       if (fit.length > 0) nodes = fit;
-      else warnings.push(`${fmtBytes(size)} does not fit on nodes ${nodes.join(',')} above their reserves`);
+      else warnings.push(`${formatBytes(size)} does not fit on nodes ${nodes.join(',')} above their reserves`);
     }
     kernelNote();
     return {
@@ -338,8 +339,8 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
 
   // 7-8. Ideal split, capacity limits, integer weights.
   let target: number[] = [];
-  let weights: number[] = [];
-  let roundingError = 0;
+  let weights: number[];
+  let roundingError: number;
   for (;;) {
     const bw = bwOf(nodes) as number[];
     target = optimalSplit(bw);
@@ -350,7 +351,7 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
       if (empty.length > 0 && empty.length < nodes.length) {
         for (const id of empty) {
           const n = byId.get(id) as NumaNode;
-          notes.push(`node ${id} excluded: ${fmtBytes(n.memFree)} free is within its ${fmtBytes(nodeReserve(n))} reserve`);
+          notes.push(`node ${id} excluded: ${formatBytes(n.memFree)} free is within its ${formatBytes(nodeReserve(n))} reserve`);
         }
         nodes = nodes.filter((id) => !empty.includes(id));
         continue;
@@ -361,8 +362,8 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
       );
       if (!split.fits) {
         warnings.push(
-          `${fmtBytes(size)} does not fit on nodes ${nodes.join(',')} above their reserves ` +
-            `(${fmtBytes(avail.reduce((a, b) => a + b, 0))} available): the kernel will fall back to other nodes or reclaim`,
+          `${formatBytes(size)} does not fit on nodes ${nodes.join(',')} above their reserves ` +
+            `(${formatBytes(avail.reduce((a, b) => a + b, 0))} available): the kernel will fall back to other nodes or reclaim`,
         );
       } else {
         caps = avail.map((a) => a / size);
@@ -370,7 +371,7 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
           if (c) {
             notes.push(
               `node ${String(nodes[i])} gets ${pct(split.shares[i] ?? 0)} instead of ${pct(target[i] ?? 0)}: ` +
-                `${fmtBytes(avail[i] ?? 0)} available above its reserve for ${fmtBytes(size)}`,
+                `${formatBytes(avail[i] ?? 0)} available above its reserve for ${formatBytes(size)}`,
             );
           }
         });
@@ -381,7 +382,7 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
         const tooSmall = nodes.filter((_, i) => (caps?.[i] ?? 0) * sumBound < 1);
         if (tooSmall.length > 0 && tooSmall.length < nodes.length) {
           for (const id of tooSmall) {
-            notes.push(`node ${id} excluded: it can hold less than 1/${sumBound} of ${fmtBytes(size)} (one weight unit)`);
+            notes.push(`node ${id} excluded: it can hold less than 1/${sumBound} of ${formatBytes(size)} (one weight unit)`);
           }
           nodes = nodes.filter((id) => !tooSmall.includes(id));
           continue;
@@ -399,7 +400,7 @@ export function planInterleave(topology: Topology, options: PlanOptions = {}): I
   if (size !== undefined && normal.length > 0) {
     const dramAvail = normal.reduce((acc, id) => acc + availableBytes(byId.get(id) as NumaNode), 0);
     if (dramAvail < size) {
-      notes.push(`DRAM-only baseline ignores capacity: NORMAL node(s) ${normal.join(',')} hold only ${fmtBytes(dramAvail)} of ${fmtBytes(size)}`);
+      notes.push(`DRAM-only baseline ignores capacity: NORMAL node(s) ${normal.join(',')} hold only ${formatBytes(dramAvail)} of ${formatBytes(size)}`);
     }
   }
   if (nodes.length === 1 && candidates.length > 1 && workload !== 'latency-sensitive') {
@@ -513,21 +514,10 @@ function checkFit(ids: number[], shares: number[], size: number, byId: Map<numbe
   ids.forEach((id, i) => {
     const need = (shares[i] ?? 0) * size;
     const avail = availableBytes(byId.get(id) as NumaNode);
-    if (need > avail) warnings.push(`node ${id} cannot hold its ${pct(shares[i] ?? 0)} (${fmtBytes(need)}) of ${fmtBytes(size)}: ${fmtBytes(avail)} available above its reserve`);
+    if (need > avail) warnings.push(`node ${id} cannot hold its ${pct(shares[i] ?? 0)} (${formatBytes(need)}) of ${formatBytes(size)}: ${formatBytes(avail)} available above its reserve`);
   });
 }
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
-}
-
-function fmtBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
 }

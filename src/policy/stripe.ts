@@ -31,7 +31,7 @@
  * stripes would need 16384 segments; it gets 8 MiB stripes and 4096.
  */
 
-import { checkInt, checkNodeList, checkPowerOfTwo, checkWeight, readList } from '../validate';
+import { checkInt, checkNodeList, checkPowerOfTwo, checkWeight, readList } from '../util/validate';
 
 /** Options of {@link stripeSegments}. */
 export interface StripeOptions {

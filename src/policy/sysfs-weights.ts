@@ -24,10 +24,10 @@ import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { HmsdkError } from '../errors';
-import { ATTRIBUTE_MAX_BYTES, readKernelFile } from '../kernel-files';
+import { ATTRIBUTE_MAX_BYTES, readKernelFile } from '../kernel/files';
 import type { NumaNode, Topology } from '../topology/types';
 import type { InterleavePlan } from './plan';
-import { checkNodeId, checkWeight, readList } from '../validate';
+import { checkNodeId, checkWeight, readList } from '../util/validate';
 import { gcdOf, reduceWeights } from './weights';
 
 /** One sysfs write: `value` into `path` (the weight file of `node`). */
@@ -108,7 +108,7 @@ export function systemWeightsPlan(topology: Topology, plan: InterleavePlan): Sys
   const current = plan.nodes.map((n) => wi.weights[n]);
   let autoWeights: number[] | undefined;
   if (wi.auto === true && current.every((w) => w !== undefined)) {
-    autoWeights = current as number[];
+    autoWeights = current;
   } else {
     const auto = kernelAutoWeights(topology);
     autoWeights = auto ? plan.nodes.map((n) => auto[n] ?? 1) : undefined;

@@ -38,7 +38,7 @@
  * 3:1 (error 0.76 pp) for 204800:65536. `planInterleave` reports both.
  */
 
-import { KERNEL_MAX_WEIGHT, checkInt, checkNonNegative, checkOneOf, checkPositive, readList } from '../validate';
+import { KERNEL_MAX_WEIGHT, checkInt, checkNonNegative, checkOneOf, checkPositive, readList } from '../util/validate';
 
 /** How {@link reduceWeights} turns a ratio into integers. See the file header. */
 export type WeightMethod = 'kernel-auto' | 'hmsdk' | 'exact';

@@ -20,10 +20,10 @@
  * 360x waste, and pools of small objects are exactly where that hurts.
  * @internal
  */
-import { allocate, assertLive, free, type PlacedBuffer } from '../alloc';
-import { migrate } from '../migrate';
-import { native } from '../native';
-import type { Tier } from '../options';
+import { allocate, assertLive, free, type PlacedBuffer } from '../alloc/buffers';
+import { migrate } from '../alloc/migrate';
+import { native } from '../alloc/native';
+import type { Tier } from '../alloc/options';
 
 /** How an entry moves, from its size. @internal */
 export function movesInPlace(size: number): boolean {

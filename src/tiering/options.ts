@@ -3,10 +3,10 @@
  * hmsdk, a bad argument is a `TypeError` (wrong type, unknown key) or a
  * `RangeError` (out of range) whose message names the option; nothing is
  * defaulted silently. The caller's object is read once into a snapshot by
- * the shared rules of ../validate.ts.
+ * the shared rules of ../util/validate.ts.
  */
-import type { Tier } from '../options';
-import { checkBoolean, checkInt, checkOneOf, checkTier, readOptions } from '../validate';
+import type { Tier } from '../alloc/options';
+import { checkBoolean, checkInt, checkOneOf, checkTier, readOptions } from '../util/validate';
 
 /** Default {@link TieredPoolOptions.promoteAfter}. */
 export const DEFAULT_PROMOTE_AFTER = 4;

@@ -87,13 +87,13 @@
  * counters, events) but every page stays on DRAM; `pool.sameNodes` says so.
  */
 import { EventEmitter } from 'node:events';
-import { allocate, assertLive, free, type PlacedBuffer } from '../alloc';
+import { allocate, assertLive, free, type PlacedBuffer } from '../alloc/buffers';
 import { HmsdkError } from '../errors';
-import type { Tier } from '../options';
-import { placementOf } from '../placement';
+import type { Tier } from '../alloc/options';
+import { placementOf } from '../alloc/placement';
 import { MinHeap } from './heap';
 import { chargeOf, moveBuffer } from './mover';
-import { checkNumber, checkSize, describe, readOptions } from '../validate';
+import { checkNumber, checkSize, describe, readOptions } from '../util/validate';
 import { checkBudget, checkPoolOptions, type ResolvedPoolOptions, type TieredPoolOptions } from './options';
 
 /** Which of the pool's two tiers an entry is on. */
@@ -884,6 +884,7 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
     }
     this.#pending = 0;
     this.#retries = 0;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the first error a cleanup step threw, as it was
     if (first !== undefined) throw first;
   }
 

@@ -45,7 +45,7 @@
 import { realpathSync } from 'node:fs';
 import { HmsdkError } from '../errors';
 import { formatNodeList, listDir, listDirIfExists, parseMeminfo, parseNodeList, readInt, readList, readText } from './sysfs';
-import type { MemType, NodePerf, NumaNode, Topology, WeightedInterleaveInfo } from './types';
+import type { NodePerf, NumaNode, Tier, Topology, WeightedInterleaveInfo } from './types';
 
 /** Options of {@link readTopology}. */
 export interface ReadTopologyOptions {
@@ -473,6 +473,6 @@ export function readNodeMemory(nodeId: number, sysRoot = '/sys'): NodeMemory {
  * @param topology - from {@link readTopology}
  * @param type - 'NORMAL' or 'EXMEM'
  */
-export function nodeIdsOf(topology: Topology, type: MemType): number[] {
+export function nodeIdsOf(topology: Topology, type: Tier): number[] {
   return topology.nodes.filter((n) => n.type === type).map((n) => n.id);
 }

@@ -1,12 +1,12 @@
 /**
  * Small pure helpers for sysfs text: node/cpu list syntax, meminfo, and file
  * readers that turn "absent" into `undefined`. The readers go through the
- * one safe reader of kernel files (src/kernel-files.ts), so a directory,
+ * one safe reader of kernel files (src/kernel/files.ts), so a directory,
  * FIFO, device, symlink or oversized file where an attribute belongs is an
  * HmsdkError `ECONFIG`, never a hang. No state, no heavy imports:
  * `hmsdk stats` loads this file on its start-up path.
  */
-import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile, SYSFS_DIR_MAX_ENTRIES } from '../kernel-files';
+import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile, SYSFS_DIR_MAX_ENTRIES } from '../kernel/files';
 
 /** Largest id {@link parseNodeList} accepts (NR_CPUS tops out at 8192; this guards against huge ranges). */
 export const MAX_LIST_ID = 65535;

@@ -3,8 +3,14 @@
  * All sizes are bytes, bandwidths MB/s (as HMAT/sysfs report them), latencies ns.
  */
 
-/** Memory class of a node, SMDK terms: NORMAL = DRAM near CPUs, EXMEM = expander (CXL) memory. */
-export type MemType = 'NORMAL' | 'EXMEM';
+/** Memory tier, SMDK terms: NORMAL = DRAM near the CPUs, EXMEM = expander (CXL) memory. The tier of a node and of an allocation. */
+export type Tier = 'NORMAL' | 'EXMEM';
+
+/**
+ * Former name of {@link Tier} (the same union).
+ * @deprecated Use {@link Tier}.
+ */
+export type MemType = Tier;
 
 /** HMAT performance of one node as seen from its initiators (sysfs `accessN/initiators`). */
 export interface NodePerf {
@@ -47,7 +53,7 @@ export interface NumaNode {
   /** CXL evidence naming this node (dax `target_node`, regions...). */
   cxlEvidence: string[];
   /** NORMAL or EXMEM, see `typeReason`. */
-  type: MemType;
+  type: Tier;
   /** Why the node got its type (one short sentence). */
   typeReason: string;
 }

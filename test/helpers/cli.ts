@@ -30,7 +30,8 @@ export function hmsdkWith(options: CliOptions, ...args: string[]): CliResult {
     timeout: options.timeoutMs ?? 20_000,
     killSignal: 'SIGKILL',
   });
-  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+  const spawnError: NodeJS.ErrnoException | undefined = r.error;
+  const timedOut = spawnError?.code === 'ETIMEDOUT';
   return { code: r.status, out: r.stdout ?? '', err: r.stderr ?? '', timedOut, ms: Date.now() - t0 };
 }
 

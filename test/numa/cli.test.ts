@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { requireVm } from './helpers';
 
 const root = path.join(__dirname, '../..');
@@ -37,7 +37,7 @@ describe('hmsdk CLI in the VM', () => {
     );
     try {
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
         child.on('exit', (c) => reject(new Error(`child exited ${c}`)));
       });
       const r = hmsdk('stats', '-p', String(child.pid), '--json');

@@ -30,7 +30,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { requireVm } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -217,7 +217,7 @@ describe('strict allocations on a full EXMEM node', () => {
     const oomBefore = oomLines().length;
     const child = spawn(process.execPath, ['-e', CHILD, String(exmem), String(S), variant], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
     const line = lineReader(child);
     const cached = await line();
@@ -230,16 +230,17 @@ describe('strict allocations on a full EXMEM node', () => {
       filled = true;
       // The kernel's word: the node cannot hold S now.
       expect(full, `MemFree of node ${exmem} after the fill`).toBeLessThan(S);
-      child.stdin!.write('go\n');
+      child.stdin.write('go\n');
       report = await line();
     } catch (e) {
       failure = e;
     } finally {
-      child.stdin!.end();
+      child.stdin.end();
     }
     const { code, signal } = await exited;
     // The node is full only while step 3 runs: give the slack back now.
     if (filled) await fillerSay('release', 'released');
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what the step threw, as it was
     if (failure) throw failure;
     const newOom = oomLines().slice(oomBefore);
     const lastStage = stderr.trim().split('\n').filter((l) => l.startsWith('stage: ')).pop();

@@ -1,5 +1,5 @@
 // Helpers for the in-VM placement suite: kernel-side evidence only.
-import { readNumaMaps } from '../../src/numa-maps';
+import { readNumaMaps } from '../../src/topology/numa-maps';
 
 /** Fail (never skip) when not inside the hmsdk VM. */
 export function requireVm(): void {

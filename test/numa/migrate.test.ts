@@ -1,7 +1,7 @@
 // migrate() inside the VM: pages move in place, the kernel agrees.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allocate, free, HmsdkError, migrate, stats, trim, where } from '../../src/index';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { delta, pagesUnderPolicy, requireVm } from './helpers';
 
 const MiB = 2 ** 20;

@@ -13,7 +13,7 @@ import {
   trim,
   where,
 } from '../../src/index';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { delta, pagesUnderPolicy, requireVm } from './helpers';
 
 const MiB = 2 ** 20;

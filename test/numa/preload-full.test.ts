@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { requireVm } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -4,8 +4,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stats, where } from '../../src/index';
-import { readNumaMaps } from '../../src/numa-maps';
-import { topology } from '../../src/system';
+import { readNumaMaps } from '../../src/topology/numa-maps';
+import { topology } from '../../src/topology/current';
 import { type RebalanceResult, TieredPool } from '../../src/tiering';
 import { requireVm } from './helpers';
 

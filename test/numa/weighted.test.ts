@@ -3,7 +3,7 @@
 // userspace stripe otherwise. Page shares counted with move_pages.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allocate, free, placementOf, s_disable_node_interleave, s_enable_node_interleave, s_free, s_malloc, trim, where } from '../../src/index';
-import { topology } from '../../src/system';
+import { topology } from '../../src/topology/current';
 import { delta, pagesUnderPolicy, requireVm } from './helpers';
 
 const MiB = 2 ** 20;

@@ -2,12 +2,13 @@
  * Public option types and constants of the allocation API. Their validation
  * (argument errors are TypeError / RangeError naming the argument; nothing
  * is defaulted silently, an unknown option key is an error) is in
- * ./validate.ts.
+ * ../util/validate.ts.
  */
 import { constants as bufferConstants } from 'node:buffer';
 
-/** Memory tier, SMDK terms: NORMAL = DRAM near the CPUs, EXMEM = expander (CXL) memory. */
-export type Tier = 'NORMAL' | 'EXMEM';
+import type { Tier } from '../topology/types';
+
+export type { Tier };
 
 /** SMDK constant for the DRAM tier. */
 export const SMDK_MEM_NORMAL: Tier = 'NORMAL';

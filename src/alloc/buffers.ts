@@ -15,7 +15,8 @@
  * asynchronous operation (a socket write, fs.write) still uses it; that is
  * the same rule as for `free()` in C.
  */
-import { HmsdkError } from './errors';
+import { HmsdkError } from '../errors';
+import { formatBytes } from '../util/bytes';
 import { F_POPULATE, F_ZERO, native } from './native';
 import { type AllocateOptions, MAX_SIZE } from './options';
 import { resolvePlacement, type ResolvedPlacement } from './placement';
@@ -30,7 +31,7 @@ import {
   describe as describeValue,
   typedArrayBufferOf,
   typedArrayLengthOf,
-} from './validate';
+} from '../util/validate';
 
 /** A Node Buffer whose pages were placed by hmsdk; `using` frees it. */
 export type PlacedBuffer = Buffer & Disposable;
@@ -60,7 +61,7 @@ function markState(ab: ArrayBuffer, state: BufferState): void {
  * not free the whole allocation. (A static Symbol.species getter would do
  * this too, but makes every construction of the class ~2 us slower in V8.) */
 class BufferView extends Uint8Array {}
-Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
+Object.setPrototypeOf(BufferView.prototype, Buffer.prototype as Buffer);
 
 function clampIndex(i: number | undefined, len: number, dflt: number): number {
   if (i === undefined) return dflt;
@@ -72,28 +73,27 @@ class PlacedBufferImpl extends Uint8Array {
   override subarray(start?: number, end?: number): Uint8Array<ArrayBuffer> {
     const s = clampIndex(start, this.length, 0);
     const e = clampIndex(end, this.length, this.length);
-    return new BufferView(this.buffer as ArrayBuffer, this.byteOffset + s, Math.max(e - s, 0));
+    return new BufferView(this.buffer, this.byteOffset + s, Math.max(e - s, 0));
   }
   [Symbol.dispose](): void {
     free(this);
   }
 }
-Object.setPrototypeOf(PlacedBufferImpl.prototype, Buffer.prototype);
+Object.setPrototypeOf(PlacedBufferImpl.prototype, Buffer.prototype as Buffer);
 
 /** Turn the addon's failure code into a coded error. @internal */
 export function allocError(size: number, what: string): HmsdkError {
   const e = native().lastError();
-  const gib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   switch (e.code) {
     case 'ENOMEM': {
       const where = e.node >= 0 ? `node ${e.node}` : 'the requested nodes';
       const detail =
         e.available || e.reserve
-          ? `: ${gib(e.available)} available (free memory minus a ${gib(e.reserve)} reserve${
-              e.committed ? ` and ${gib(e.committed)} promised to earlier lazy strict allocations` : ''
+          ? `: ${formatBytes(e.available)} available (free memory minus a ${formatBytes(e.reserve)} reserve${
+              e.committed ? ` and ${formatBytes(e.committed)} promised to earlier lazy strict allocations` : ''
             })`
           : '';
-      return new HmsdkError('ENOMEM', `${where} cannot hold ${gib(e.requested || size)} for ${what}${detail}`);
+      return new HmsdkError('ENOMEM', `${where} cannot hold ${formatBytes(e.requested || size)} for ${what}${detail}`);
     }
     case 'ENOTSUP':
       return new HmsdkError('ENOTSUP', `the kernel does not support the memory policy for ${what} (mbind: EINVAL)`, {

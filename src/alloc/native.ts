@@ -9,7 +9,7 @@
  * @internal
  */
 import * as path from 'node:path';
-import { HmsdkError } from './errors';
+import { HmsdkError } from '../errors';
 
 /** Allocation flags understood by the addon (native/core/hm_extent.h HM_F_*). @internal */
 export const F_POPULATE = 1;
@@ -90,8 +90,9 @@ let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (addon) return addon;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS module; a load failure is reported below
     const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    addon = load(path.join(__dirname, '..'));
+    addon = load(path.join(__dirname, '..', '..'));
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     // The binaries need libc only (no libnuma, no libstdc++), so a load

@@ -8,7 +8,8 @@
  *    `weighted` without nodes or tier spread over every memory node.
  * 2. An EXMEM request on a machine without EXMEM nodes throws `ENODEV`,
  *    unless `fallback: 'normal'` asks for NORMAL instead.
- * 3. Policy -> kernel mode: bind -> MPOL_BIND; preferred -> MPOL_PREFERRED
+ * 3. Policy -> kernel mode ({@link decidePlacement}: pure, the kernel's
+ *    capabilities are an argument): bind -> MPOL_BIND; preferred -> MPOL_PREFERRED
  *    (one node) or MPOL_PREFERRED_MANY (several, kernel 5.15+);
  *    interleave -> MPOL_INTERLEAVE; weighted -> MPOL_WEIGHTED_INTERLEAVE
  *    (kernel 6.9+) when the weights are the kernel's own global weights.
@@ -18,28 +19,22 @@
  *    equal parts (interleave, multi-node bind/preferred), or to the one node.
  *
  * Resolution reads only the validated, frozen {@link PlacementRequest}
- * (src/validate.ts), never the caller's object. Resolved placements are
+ * (src/util/validate.ts), never the caller's object. Resolved placements are
  * registered with the native core once and cached by a key of the request.
  * @internal
  */
-import { HmsdkError } from './errors';
+import { HmsdkError } from '../errors';
 import { MPOL, native } from './native';
 import type { AllocateOptions, Policy, Tier } from './options';
-import { planInterleave } from './policy/plan';
-import { topology } from './system';
-import type { Topology } from './topology/types';
-import { checkAllocateOptions, type PlacementRequest, type WeightsRequest } from './validate';
+import { planInterleave } from '../policy/plan';
+import { topology } from '../topology/current';
+import type { Topology } from '../topology/types';
+import { checkAllocateOptions, type PlacementRequest, type WeightsRequest } from '../util/validate';
 
-/** A placement the native core knows. @internal */
-export interface KernelPlacement {
-  kind: 'kernel';
+/** A placement the native core knows: a kernel decision, registered. @internal */
+export interface KernelPlacement extends KernelDecision {
   /** Native placement id. */
   id: number;
-  policy: Policy;
-  mode: number;
-  nodes: number[];
-  /** Charge weights aligned with nodes. */
-  charge: number[];
 }
 
 /** A weighted placement realised by the native core's stripe (native/core/hm_stripe.c): ranges of one mapping, each MPOL_PREFERRED to its node. @internal */
@@ -70,11 +65,41 @@ function tierNodes(t: Topology, tier: Tier): number[] {
   return tier === 'EXMEM' ? t.exmemNodes : t.normalNodes;
 }
 
+/**
+ * What the running kernel supports, as the native core probed it
+ * (`native().info()`). An argument of {@link decidePlacement}, so every
+ * decision can be tested on fixture topologies without the addon.
+ * @internal
+ */
+export interface KernelCaps {
+  /** MPOL_WEIGHTED_INTERLEAVE (kernel 6.9+). */
+  weightedInterleave: boolean;
+  /** MPOL_PREFERRED_MANY (kernel 5.15+). */
+  preferredMany: boolean;
+}
+
+/** A kernel-policy decision before the native core registered it. @internal */
+export interface KernelDecision {
+  kind: 'kernel';
+  policy: Policy;
+  mode: number;
+  nodes: number[];
+  /** Charge weights aligned with nodes. */
+  charge: number[];
+}
+
+/** The placement decision: pure (topology, kernel capabilities and request in; no addon, no sysfs). @internal */
+export type PlacementDecision = KernelDecision | StripePlacement;
+
 /** Register (or reuse) a native placement. @internal */
-export function kernelPlacement(policy: Policy, mode: number, nodes: number[], charge: number[]): KernelPlacement {
-  const id = native().placement(mode, nodes, charge);
-  if (id < 0) throw new HmsdkError('ECONFIG', `the native core refused placement ${policy} on nodes ${nodes.join(',')}`);
-  return { kind: 'kernel', id, policy, mode, nodes, charge };
+function kernelPlacement(d: KernelDecision): KernelPlacement {
+  const id = native().placement(d.mode, d.nodes, d.charge);
+  if (id < 0) throw new HmsdkError('ECONFIG', `the native core refused placement ${d.policy} on nodes ${d.nodes.join(',')}`);
+  return { ...d, id };
+}
+
+function kernel(policy: Policy, mode: number, nodes: number[], charge: number[]): KernelDecision {
+  return { kind: 'kernel', policy, mode, nodes, charge };
 }
 
 function pickNodes(t: Topology, req: PlacementRequest): number[] {
@@ -140,15 +165,51 @@ function sameRatio(a: number[], b: number[]): boolean {
  * no per-buffer weight vector upstream); otherwise a userspace stripe.
  * @internal
  */
-export function weightedPlacement(t: Topology, nodes: number[], weights: number[]): ResolvedPlacement {
+function weightedDecision(t: Topology, caps: KernelCaps, nodes: number[], weights: number[]): PlacementDecision {
   const wi = t.weightedInterleave;
   const system = nodes.map((n) => wi.weights[n] ?? 1);
-  if (nodes.length === 1) return kernelPlacement('weighted', MPOL.preferred, nodes, [1]);
-  if (native().info().weightedInterleave && wi.available && sameRatio(weights, system)) {
-    return kernelPlacement('weighted', MPOL.weightedInterleave, nodes, system);
+  if (nodes.length === 1) return kernel('weighted', MPOL.preferred, nodes, [1]);
+  if (caps.weightedInterleave && wi.available && sameRatio(weights, system)) {
+    return kernel('weighted', MPOL.weightedInterleave, nodes, system);
   }
   // Like the kernel's interleave modes, a stripe falls back when a node is full.
   return { kind: 'stripe', policy: 'weighted', nodes, weights };
+}
+
+/**
+ * Decide how a validated request is placed on topology `t` by a kernel with
+ * capabilities `caps`. Pure: throws `ENODEV` (no such node / tier),
+ * `ENOTSUP` (preferred over several nodes without MPOL_PREFERRED_MANY) or a
+ * RangeError naming the option; registers nothing.
+ * @internal
+ */
+export function decidePlacement(t: Topology, caps: KernelCaps, req: PlacementRequest): PlacementDecision {
+  const policy = req.policy;
+  const nodes = pickNodes(t, req);
+  const equal = nodes.map(() => 1);
+  switch (policy) {
+    case 'bind':
+      return kernel(policy, MPOL.bind, nodes, equal);
+    case 'preferred':
+      if (nodes.length > 1 && !caps.preferredMany) {
+        throw new HmsdkError('ENOTSUP', 'preferred over several nodes needs MPOL_PREFERRED_MANY (kernel 5.15+)');
+      }
+      return kernel(policy, nodes.length > 1 ? MPOL.preferredMany : MPOL.preferred, nodes, equal);
+    case 'interleave':
+      return kernel(policy, MPOL.interleave, nodes, equal);
+    case 'weighted': {
+      // Weights: the caller's, else the policy engine's plan for these nodes
+      // (HMAT or measured bandwidth; a node the plan drops is left out).
+      let wNodes = nodes;
+      let asked = weightsFor(nodes, req.weights);
+      if (asked === undefined) {
+        const plan = planInterleave(t, { nodes });
+        wNodes = plan.nodes;
+        asked = plan.weights;
+      }
+      return weightedDecision(t, caps, wNodes, asked);
+    }
+  }
 }
 
 /** Resolve a validated placement request into a placement. @internal */
@@ -166,41 +227,12 @@ let lastRequest: PlacementRequest | undefined;
 let lastResolved: ResolvedPlacement | undefined;
 
 function resolveUncached(req: PlacementRequest): ResolvedPlacement {
-  const policy = req.policy;
-  const key = `${policy}|${req.tier ?? ''}|${req.nodes?.join(',') ?? ''}|${req.fallback}|${weightsKey(req.weights)}`;
+  const key = `${req.policy}|${req.tier ?? ''}|${req.nodes?.join(',') ?? ''}|${req.fallback}|${weightsKey(req.weights)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const t = topology();
-  const nodes = pickNodes(t, req);
-  const equal = nodes.map(() => 1);
-  let out: ResolvedPlacement;
-  switch (policy) {
-    case 'bind':
-      out = kernelPlacement(policy, MPOL.bind, nodes, equal);
-      break;
-    case 'preferred':
-      if (nodes.length > 1 && !native().info().preferredMany) {
-        throw new HmsdkError('ENOTSUP', 'preferred over several nodes needs MPOL_PREFERRED_MANY (kernel 5.15+)');
-      }
-      out = kernelPlacement(policy, nodes.length > 1 ? MPOL.preferredMany : MPOL.preferred, nodes, equal);
-      break;
-    case 'interleave':
-      out = kernelPlacement(policy, MPOL.interleave, nodes, equal);
-      break;
-    case 'weighted': {
-      // Weights: the caller's, else the policy engine's plan for these nodes
-      // (HMAT or measured bandwidth; a node the plan drops is left out).
-      let wNodes = nodes;
-      let asked = weightsFor(nodes, req.weights);
-      if (asked === undefined) {
-        const plan = planInterleave(t, { nodes });
-        wNodes = plan.nodes;
-        asked = plan.weights;
-      }
-      out = weightedPlacement(t, wNodes, asked);
-      break;
-    }
-  }
+  const info = native().info();
+  const d = decidePlacement(topology(), { weightedInterleave: info.weightedInterleave, preferredMany: info.preferredMany }, req);
+  const out: ResolvedPlacement = d.kind === 'kernel' ? kernelPlacement(d) : d;
   cache.set(key, out);
   return out;
 }
@@ -219,6 +251,7 @@ export interface PlacementInfo {
   weights: number[] | undefined;
 }
 
+/** Kernel mode names of {@link PlacementInfo.mode}. @internal */
 const MODE_NAMES: Record<number, string> = {
   [MPOL.preferred]: 'preferred',
   [MPOL.bind]: 'bind',
@@ -239,7 +272,11 @@ const MODE_NAMES: Record<number, string> = {
  * ```
  */
 export function placementOf(options?: AllocateOptions): PlacementInfo {
-  const p = resolvePlacement(checkAllocateOptions('options', options).placement);
+  return describePlacement(resolvePlacement(checkAllocateOptions('options', options).placement));
+}
+
+/** The public view of a decision (what {@link placementOf} returns). @internal */
+export function describePlacement(p: PlacementDecision): PlacementInfo {
   if (p.kind === 'stripe') return { path: 'stripe', policy: p.policy, mode: undefined, nodes: p.nodes, weights: p.weights };
   return {
     path: 'kernel',

@@ -42,7 +42,7 @@ import {
   trim,
   where,
 } from '../src/index';
-import { topology } from '../src/system';
+import { topology } from '../src/topology/current';
 import { errorCode } from './helpers/error-code';
 
 const ROOT = path.join(__dirname, '..');

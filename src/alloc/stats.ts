@@ -10,8 +10,8 @@
  */
 import { native } from './native';
 import type { Tier } from './options';
-import { topology } from './system';
-import { readNodeMemory } from './topology';
+import { topology } from '../topology/current';
+import { readNodeMemory } from '../topology';
 
 /** Per-node figures, bytes. */
 export interface NodeStats {
@@ -119,10 +119,4 @@ export function usedInTier(type: Tier): number {
  */
 export function trim(): number {
   return native().trim();
-}
-
-/** Format bytes in a unit: 'B', 'K', 'M', 'G' (powers of 1024). @internal */
-export function formatIn(bytes: number, unit: 'B' | 'K' | 'M' | 'G'): string {
-  const div = { B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[unit];
-  return unit === 'B' ? String(bytes) : (bytes / div).toFixed(unit === 'G' ? 2 : 1);
 }

@@ -33,7 +33,8 @@
  * @internal
  */
 import { types } from 'node:util';
-import { type AllocateOptions, MAX_SIZE, type Policy, type Tier } from './options';
+import { MAX_SIZE, type Policy } from '../alloc/options';
+import type { Tier } from '../topology/types';
 
 /** Highest NUMA node id (the kernel's MAX_NUMNODES is at most 1024). */
 const MAX_NODE_ID = 1023;
@@ -52,6 +53,7 @@ const BIGINT_PREVIEW_LIMIT = 10n ** 20n;
 // ---- built-in accessors, captured before any caller code runs -------------
 
 function intrinsicGetter<T>(proto: object, key: PropertyKey): (self: unknown) => T {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- a captured built-in getter, only ever called through Reflect.apply
   const get = Object.getOwnPropertyDescriptor(proto, key)?.get;
   if (get === undefined) throw new Error(`hmsdk: the runtime lacks the ${String(key)} getter`);
   return (self) => Reflect.apply(get, self, []) as T;
@@ -68,7 +70,8 @@ const dataViewByteOffset = intrinsicGetter<number>(DataView.prototype, 'byteOffs
 const dataViewBuffer = intrinsicGetter<ArrayBufferLike>(DataView.prototype, 'buffer');
 const arrayBufferByteLength = intrinsicGetter<number>(ArrayBuffer.prototype, 'byteLength');
 const sharedArrayBufferByteLength = intrinsicGetter<number>(SharedArrayBuffer.prototype, 'byteLength');
-const isPrototypeOf = (proto: object, value: object): boolean => Reflect.apply(Object.prototype.isPrototypeOf, proto, [value]) as boolean;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- the built-in, called through Reflect.apply with its receiver
+const isPrototypeOf = (proto: object, value: object): boolean => Reflect.apply(Object.prototype.isPrototypeOf, proto, [value]);
 
 /** Byte length of an ArrayBuffer, read with the built-in getter (0 once detached). @internal */
 export function byteLengthOf(ab: ArrayBuffer): number {
@@ -87,13 +90,13 @@ function describeString(s: string): string {
 }
 
 function describeFunction(fn: object): string {
-  const name = Object.getOwnPropertyDescriptor(fn, 'name')?.value;
+  const name: unknown = Object.getOwnPropertyDescriptor(fn, 'name')?.value;
   return typeof name === 'string' && name !== '' ? `function ${preview(name)}` : 'an anonymous function';
 }
 
 function describeView(view: ArrayBufferView): string {
   if (types.isTypedArray(view)) {
-    const kind = isPrototypeOf(Buffer.prototype, view) ? 'Buffer' : typedArrayKind(view);
+    const kind = isPrototypeOf(Buffer.prototype as Buffer, view) ? 'Buffer' : typedArrayKind(view);
     return `a ${kind} of ${typedArrayByteLength(view)} bytes`;
   }
   try {
@@ -156,6 +159,7 @@ function valueOf(name: string, obj: object, d: PropertyDescriptor): unknown {
   if ('value' in d) return d.value;
   if (d.get === undefined) return undefined;
   try {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the descriptor's getter runs once, with obj as its receiver
     return Reflect.apply(d.get, obj, []);
   } catch (err) {
     throw new TypeError(`${name} could not be read (its getter threw)`, { cause: err });
@@ -464,7 +468,7 @@ function weightsRequest(name: string, value: unknown): WeightsRequest {
  * migrate()/placementOf's placement keys) into a frozen snapshot.
  * @internal
  */
-export function checkAllocateOptions(name: string, value: AllocateOptions | undefined | unknown, placementOnly = false): AllocateRequest {
+export function checkAllocateOptions(name: string, value: unknown, placementOnly = false): AllocateRequest {
   const o = readOptions(name, value, placementOnly ? PLACEMENT_KEYS : ALLOCATE_KEYS);
   const tier = o.tier === undefined ? undefined : checkTier(`${name}.tier`, o.tier);
   if (o.node !== undefined && o.nodes !== undefined) throw new TypeError(`${name}.node and ${name}.nodes are exclusive`);

@@ -13,17 +13,17 @@
  * the arena then refuses to carve more from that chunk (EFREED) and
  * dispose() skips it.
  */
-import { allocateRequest, free, type PlacedBuffer } from './alloc';
-import { HmsdkError } from './errors';
+import { allocateRequest, free, type PlacedBuffer } from './buffers';
+import { HmsdkError } from '../errors';
 import type { AllocateOptions } from './options';
-import { type AllocateRequest, byteLengthOf, checkAllocateOptions, checkPowerOfTwo, checkSize } from './validate';
+import { type AllocateRequest, byteLengthOf, checkAllocateOptions, checkPowerOfTwo, checkSize } from '../util/validate';
 
 /** Largest alignment {@link Arena.alloc} accepts (a page). */
 const MAX_ALIGN = 4096;
 
 /* Views are plain Buffers (the prototype chain includes Buffer.prototype). */
 class ArenaView extends Uint8Array {}
-Object.setPrototypeOf(ArenaView.prototype, Buffer.prototype);
+Object.setPrototypeOf(ArenaView.prototype, Buffer.prototype as Buffer);
 
 /** A bump-pointer region of placed memory. See {@link createArena}. */
 export class Arena implements Disposable {
@@ -100,6 +100,7 @@ export class Arena implements Disposable {
       }
     }
     this.chunks.length = 0;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the first error a cleanup step threw, as it was
     if (first !== undefined) throw first;
   }
 

@@ -14,15 +14,16 @@
  * - Size getters return bytes; 0 is a real value (an empty tier), never an
  *   error: errors throw.
  */
-import { allocPlaced, assertOwnedLive, free, type PlacedBuffer } from './alloc';
-import { HmsdkError } from './errors';
+import { allocPlaced, assertOwnedLive, free, type PlacedBuffer } from './buffers';
+import { HmsdkError } from '../errors';
 import { F_ZERO, native } from './native';
 import { MAX_SIZE, type Tier } from './options';
 import { clearPlacementCache, resolvePlacement, type ResolvedPlacement } from './placement';
-import { formatIn, stats, usedInTier } from './stats';
-import { topology } from './system';
-import { parseNodeList } from './topology';
-import { checkNodeId, checkNodeList, checkOneOf, checkPowerOfTwo, checkSize, checkString, checkTier, DEFAULT_PLACEMENT } from './validate';
+import { stats, usedInTier } from './stats';
+import { formatBytesIn } from '../util/bytes';
+import { topology } from '../topology/current';
+import { parseNodeList } from '../topology';
+import { checkNodeId, checkNodeList, checkOneOf, checkPowerOfTwo, checkSize, checkString, checkTier, DEFAULT_PLACEMENT } from '../util/validate';
 
 /** Longest node list string s_enable_node_interleave parses (every id of 1024 nodes, comma-separated, fits). */
 const MAX_NODE_LIST_CHARS = 8192;
@@ -195,7 +196,7 @@ export function s_stats_print(unit: string): string {
   const lines = [`type      total(${u})  used(${u})  available(${u})`];
   for (const type of ['NORMAL', 'EXMEM'] as const) {
     const x = s.tiers[type];
-    lines.push(`${type.padEnd(8)}${formatIn(x.total, u).padStart(10)}${formatIn(x.used, u).padStart(9)}${formatIn(x.available, u).padStart(14)}`);
+    lines.push(`${type.padEnd(8)}${formatBytesIn(x.total, u).padStart(10)}${formatBytesIn(x.used, u).padStart(9)}${formatBytesIn(x.available, u).padStart(14)}`);
   }
   const text = lines.join('\n') + '\n';
   process.stdout.write(text);
@@ -209,7 +210,7 @@ export function s_stats_node_print(unit: string): string {
   const lines = [`node  type    total(${u})  used(${u})  available(${u})`];
   for (const n of s.nodes) {
     lines.push(
-      `${String(n.id).padEnd(6)}${n.type.padEnd(8)}${formatIn(n.total, u).padStart(8)}${formatIn(n.used, u).padStart(9)}${formatIn(n.available, u).padStart(14)}`,
+      `${String(n.id).padEnd(6)}${n.type.padEnd(8)}${formatBytesIn(n.total, u).padStart(8)}${formatBytesIn(n.used, u).padStart(9)}${formatBytesIn(n.available, u).padStart(14)}`,
     );
   }
   const text = lines.join('\n') + '\n';

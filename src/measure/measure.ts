@@ -10,7 +10,7 @@
  * Figures are only as real as the memory under them: inside the QEMU VM both
  * nodes are host RAM under an emulator, so tier differences do not show.
  */
-import { allocate, free } from '../alloc';
+import { allocate, free } from '../alloc/buffers';
 
 /** Result for one node. */
 export interface NodeMeasurement {

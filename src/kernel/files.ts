@@ -17,7 +17,7 @@
  * @internal
  */
 import { closeSync, constants, fstatSync, lstatSync, opendirSync, openSync, readSync, type Dir, type Stats } from 'node:fs';
-import { HmsdkError } from './errors';
+import { HmsdkError } from '../errors';
 
 /**
  * Bound for one attribute-like file (sysfs attributes, /proc/PID/comm): a

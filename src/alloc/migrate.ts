@@ -6,12 +6,12 @@
  * it. Pages that could not move (busy, target full) stay where they were and
  * are reported in the counts.
  */
-import { allocError, assertOwnedLive } from './alloc';
-import { HmsdkError } from './errors';
+import { allocError, assertOwnedLive } from './buffers';
+import { HmsdkError } from '../errors';
 import { native } from './native';
 import type { AllocateOptions } from './options';
 import { resolvePlacement } from './placement';
-import { checkAllocateOptions } from './validate';
+import { checkAllocateOptions } from '../util/validate';
 
 /** Options of {@link migrate}: the target, as for {@link allocate} (no `populate`/`zero`). */
 export type MigrateOptions = Pick<AllocateOptions, 'tier' | 'node' | 'nodes' | 'policy' | 'weights' | 'fallback'>;

@@ -2,12 +2,12 @@
  * The public entry to the topology reader. src/topology reads sysfs and
  * trusts its options (the CLI and the SDK pass their own); callers of the
  * package get this wrapper, which validates `options` once into a snapshot
- * by the rules of ./validate.ts and hands the reader only that: a path
+ * by the rules of ../util/validate.ts and hands the reader only that: a path
  * string and an environment holding the one variable it reads.
  */
-import { readTopology as readTopologyFrom, type ReadTopologyOptions } from './topology';
-import type { Topology } from './topology/types';
-import { checkString, readOptions, readOwnProperty } from './validate';
+import { readTopology as readTopologyFrom, type ReadTopologyOptions } from './read';
+import type { Topology } from './types';
+import { checkString, readOptions, readOwnProperty } from '../util/validate';
 
 /** Longest sysfs root accepted (Linux PATH_MAX, less the terminating NUL). */
 const MAX_PATH_CHARS = 4095;

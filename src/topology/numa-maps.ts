@@ -8,8 +8,8 @@
  *   55d0a8e4b000 default heap anon=33 dirty=33 N0=33 kernelpagesize_kB=4
  *   7f1c31a00000 default file=/usr/lib/x86_64-linux-gnu/libc.so.6 mapped=40 N0=40 kernelpagesize_kB=4
  */
-import { HmsdkError } from './errors';
-import { readKernelFile } from './kernel-files';
+import { HmsdkError } from '../errors';
+import { readKernelFile } from '../kernel/files';
 
 /**
  * Bound for one numa_maps file: a line per mapping of ~100-300 bytes, and
