@@ -3,7 +3,7 @@
  * creation and detach, conversion of core results to JS values; no policy
  * and no system calls (native/core and native/prim own those); argument
  * validation with user-facing messages happens in TypeScript
- * (src/validate.ts), so a bad argument reaching here is answered with
+ * (src/util/validate.ts), so a bad argument reaching here is answered with
  * EINVAL, never trusted.
  *
  * Every napi call is checked. A failing call returns NULL to JS after
