@@ -203,12 +203,13 @@ async function main() {
   if (opts.vm) return runVm();
   const started = Date.now();
   const h = require(root);
-  const addon = require(path.join(root, 'dist', 'alloc', 'native')).native();
   const topo = h.readTopology();
-  const info = addon.info();
+  // Environment facts from the public API only.
+  const probe = h.allocate(1);
+  const info = { pageSize: h.where(probe).pageSize, weightedInterleave: topo.weightedInterleave.available };
+  h.free(probe);
   const ctx = {
     h,
-    addon,
     root,
     quick: opts.quick,
     node: topo.normalNodes[0] ?? topo.nodes[0].id,
@@ -263,7 +264,6 @@ async function main() {
       memNodes: topo.nodes.length,
       nodes: topo.nodes.map((n) => ({ id: n.id, type: n.type, cpus: n.cpus.length, memTotal: n.memTotal })),
       pageSize: info.pageSize,
-      smallMax: info.smallMax,
       weightedInterleave: info.weightedInterleave,
       emulated,
       emulateKernel: emulated ? process.env.HMSDK_EMULATE_KERNEL || null : null,

@@ -1,6 +1,6 @@
 'use strict';
 // Cases 1-7 of the performance suite (the table). Each case is an
-// async function (ctx) -> rows; ctx = { h, addon, quick, log, root, node }.
+// async function (ctx) -> rows; ctx = { h, quick, log, root, node }.
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
