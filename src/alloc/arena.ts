@@ -60,16 +60,21 @@ export class Arena implements Disposable {
     if (this.disposed) throw new HmsdkError('EFREED', 'arena was disposed');
     if (size > this.chunkBytes) throw new RangeError(`size ${size} exceeds the arena chunk size ${this.chunkBytes}`);
     let off = Math.ceil(this.offset / align) * align;
-    if (off + size <= this.chunkBytes && byteLengthOf(this.current) === 0) {
-      throw new HmsdkError('EFREED', 'the arena chunk was freed (free() on an arena view frees its whole chunk)');
-    }
     if (off + size > this.chunkBytes) {
       this.current = this.grow();
       off = 0;
     }
+    let view: Buffer;
+    try {
+      view = new ArenaView(this.current, off, size) as unknown as Buffer;
+    } catch (err) {
+      // A view of a detached chunk cannot be made: the caller freed it.
+      if (byteLengthOf(this.current) === 0) throw new HmsdkError('EFREED', 'the arena chunk was freed (free() on an arena view frees its whole chunk)', { cause: err });
+      throw err;
+    }
     this.offset = off + size;
     this.handed += size;
-    return new ArenaView(this.current, off, size) as unknown as Buffer;
+    return view;
   }
 
   /** Bytes handed out so far. */

@@ -204,18 +204,34 @@ function isArray(name: string, value: unknown): boolean {
  */
 export function readOptions(name: string, value: unknown, known: readonly string[], what = 'an option'): Readonly<Record<string, unknown>> {
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  if (value === undefined) return Object.freeze(out);
+  readOptionsInto(name, value, known, out, what);
+  return Object.freeze(out);
+}
+
+/**
+ * {@link readOptions} into `out`, an object that already has an own
+ * property for every key of `known` (so reading an absent option never
+ * reaches a prototype): the allocation path's fixed-shape variant.
+ * @internal
+ */
+export function readOptionsInto(name: string, value: unknown, known: readonly string[], out: Record<string, unknown>, what = 'an option'): void {
+  if (value === undefined) return;
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || types.isAnyArrayBuffer(value) || isArray(name, value)) {
     throw new TypeError(`${name} must be an object, got ${describe(value)}`);
   }
   for (const key of ownStringKeys(name, value)) {
-    const d = ownDescriptor(`${name}.${preview(key)}`, value, key);
-    if (d === ABSENT) continue;
+    // Names in messages are built only on the error path (allocation hot path).
+    let d: PropertyDescriptor | undefined;
+    try {
+      d = Reflect.getOwnPropertyDescriptor(value, key);
+    } catch (err) {
+      throw new TypeError(`${name}.${preview(key)} could not be read (a Proxy trap threw)`, { cause: err });
+    }
+    if (d === undefined || d.enumerable !== true) continue;
     // Checked before the value is read: the getter of an unknown key never runs.
     if (!known.includes(key)) throw new TypeError(`${name}.${preview(key)} is not ${what} (known: ${known.join(', ')})`);
-    out[key] = valueOf(`${name}.${key}`, value, d);
+    out[key] = 'value' in d ? d.value : valueOf(`${name}.${key}`, value, d);
   }
-  return Object.freeze(out);
 }
 
 /**
@@ -314,7 +330,9 @@ export function checkInt(name: string, value: unknown, min: number, max: number)
 /** Throw unless `value` is a power of two in [min, max] (no 32-bit bitwise arithmetic: exact up to 2^53). @internal */
 export function checkPowerOfTwo(name: string, value: unknown, min: number, max: number): number {
   const v = checkNumber(name, value);
-  if (!Number.isInteger(v) || v < min || v > max || 2 ** Math.round(Math.log2(v)) !== v) {
+  // A bit test up to 2^30 (the common case, and exact); a log2 test above.
+  const pow2 = v <= 2 ** 30 ? (v & (v - 1)) === 0 : 2 ** Math.round(Math.log2(v)) === v;
+  if (!Number.isInteger(v) || v < min || v > max || !pow2) {
     throw new RangeError(`${name} must be a power of two in ${min}..${max}, got ${describe(v)}`);
   }
   return v;
@@ -469,7 +487,17 @@ function weightsRequest(name: string, value: unknown): WeightsRequest {
  * @internal
  */
 export function checkAllocateOptions(name: string, value: unknown, placementOnly = false): AllocateRequest {
-  const o = readOptions(name, value, placementOnly ? PLACEMENT_KEYS : ALLOCATE_KEYS);
+  const o: Record<(typeof ALLOCATE_KEYS)[number], unknown> = {
+    tier: undefined,
+    node: undefined,
+    nodes: undefined,
+    policy: undefined,
+    weights: undefined,
+    populate: undefined,
+    zero: undefined,
+    fallback: undefined,
+  };
+  readOptionsInto(name, value, placementOnly ? PLACEMENT_KEYS : ALLOCATE_KEYS, o);
   const tier = o.tier === undefined ? undefined : checkTier(`${name}.tier`, o.tier);
   if (o.node !== undefined && o.nodes !== undefined) throw new TypeError(`${name}.node and ${name}.nodes are exclusive`);
   const nodes =
