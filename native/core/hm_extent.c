@@ -141,12 +141,13 @@ static int populate_checked(hm_extent *e, size_t size, hm_err *err) {
 /* Prepare a cached extent for a new owner. */
 static int reuse(hm_extent *e, size_t size, unsigned flags, hm_err *err) {
   e->zeroed = 0;
-  if ((flags & HM_F_ZERO) && e->unfaulted == 0) {
+  if ((flags & HM_F_ZERO) && e->unfaulted == 0 && size <= HM_MEMSET_MAX) {
     memset(e->addr, 0, size); /* every page resident: no fault */
     return 0;
   }
   if (flags & HM_F_ZERO) {
-    /* Some pages may fault: give zero pages back lazily instead. */
+    /* Some pages may fault, or clearing costs more than discarding: give
+     * zero pages back lazily (the kernel zeroes only what is touched). */
     if (madvise(e->addr, e->len, MADV_DONTNEED) != 0) {
       hm_err_sys(err, "madvise", -errno);
       return -1;

@@ -19,8 +19,9 @@
  * HM_CACHE_MAX_EXTENT are not class-rounded and never cached.
  *
  * Zero and populate on reuse never fault pages that capacity did not
- * promise: an extent whose pages are all known resident is cleared with
- * memset (no fault); otherwise MADV_DONTNEED gives zero pages back lazily,
+ * promise: a small extent whose pages are all known resident is cleared
+ * with memset (no fault); otherwise MADV_DONTNEED gives zero pages back
+ * lazily,
  * and the placement's promises are checked against the nodes' free memory
  * before the extent is handed out again.
  */
@@ -37,6 +38,9 @@
 #define HM_DECAY_NS (10ULL * 1000 * 1000 * 1000)
 #define HM_CACHE_BINS 96
 #define HM_REUSE_CLASSES 4
+/* Zeroing a reused, fully resident extent: memset up to this size, above it
+ * MADV_DONTNEED (a memset of megabytes costs tens of microseconds). */
+#define HM_MEMSET_MAX (64 * 1024)
 
 /* Flags of hm_extent_get. */
 #define HM_F_POPULATE 1u /* fault every page of the first `size` bytes in */
