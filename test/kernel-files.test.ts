@@ -8,24 +8,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HmsdkError } from '../src/errors';
 import { ATTRIBUTE_MAX_BYTES, listKernelDir, readKernelFile } from '../src/kernel/files';
+import { thrown } from './helpers/error-code';
 
 const dir = mkdtempSync(join(tmpdir(), 'hmsdk-kernel-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 function expectConfigError(fn: () => unknown, message: RegExp): void {
   const err = thrown(fn);
   expect(err).toBeInstanceOf(HmsdkError);
   expect((err as HmsdkError).code).toBe('ECONFIG');
-  expect((err as Error).message).toMatch(message);
+  expect((err).message).toMatch(message);
 }
 
 describe('readKernelFile', () => {

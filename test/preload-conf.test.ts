@@ -10,18 +10,11 @@ import { HmsdkError } from '../src/errors';
 import { buildConf, PreloadConfError, type RunOptions } from '../src/preload/conf';
 import { readTopology } from '../src/topology';
 import { hmsdk, sysfsFixtures } from './helpers/cli';
+import { thrown } from './helpers/error-code';
 
 const two = readTopology({ sysRoot: resolve(sysfsFixtures, 'two-socket-cxl'), env: {} }); // NORMAL 0,1; EXMEM 2,3
 const one = readTopology({ sysRoot: resolve(sysfsFixtures, 'one-node'), env: {} });
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('did not throw');
-}
 
 describe('buildConf', () => {
   it('resolves a tier to its nodes (default exmem, bind)', () => {
@@ -53,7 +46,7 @@ describe('buildConf', () => {
     expect(e).toBeInstanceOf(RangeError);
     expect(e).not.toBeInstanceOf(UsageError);
     expect((e as PreloadConfError).option).toBe(option);
-    expect((e as Error).message).toMatch(message);
+    expect((e).message).toMatch(message);
   });
   it('a missing tier or node is HmsdkError ENODEV', () => {
     expect((thrown(() => buildConf({ tier: 'exmem' }, one)) as HmsdkError).code).toBe('ENODEV');

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { free, HmsdkError, stats, where } from '../src/index';
 import { topology } from '../src/topology/current';
 import { TieredPool, type MoveEvent, type RebalanceResult, type TieredPoolOptions } from '../src/tiering';
+import { thrown } from './helpers/error-code';
 
 const KiB = 1024;
 const E = 64 * KiB; // a large entry (own mapping, moves in place)
@@ -22,14 +23,6 @@ afterEach(() => {
   for (const p of pools.splice(0)) p.close();
 });
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('did not throw');
-}
 
 function recordMoves(p: TieredPool<string>): { demote: string[]; promote: string[]; events: MoveEvent<string>[] } {
   const out = { demote: [] as string[], promote: [] as string[], events: [] as MoveEvent<string>[] };

@@ -29,18 +29,10 @@ import {
   where,
 } from '../src/index';
 import { describe as describeValue } from '../src/util/validate';
-import { errorCode } from './helpers/error-code';
+import { errorCode, thrown } from './helpers/error-code';
 
 const live = (): number => stats().sdk.liveAllocations;
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('did not throw');
-}
 
 function timed(fn: () => unknown): { error: Error; ms: number } {
   const t0 = performance.now();

@@ -1,4 +1,6 @@
 // Helpers for the in-VM placement suite: kernel-side evidence only.
+import { expect } from 'vitest';
+import { topology } from '../../src/topology/current';
 import { readNumaMaps } from '../../src/topology/numa-maps';
 
 /** Fail (never skip) when not inside the hmsdk VM. */
@@ -6,6 +8,14 @@ export function requireVm(): void {
   if (process.env.HMSDK_EMULATE !== '1') {
     throw new Error('the placement suite runs inside the VM: npm run test:numa (hmsdk emulate)');
   }
+}
+
+/** Inside the VM: the first EXMEM and NORMAL node ids of the preset (which must have an EXMEM node). */
+export function vmTierNodes(): { exmem: number; normal: number } {
+  requireVm();
+  const t = topology();
+  expect(t.exmemNodes.length, 'the preset has an EXMEM node').toBeGreaterThan(0);
+  return { exmem: t.exmemNodes[0] as number, normal: t.normalNodes[0] as number };
 }
 
 /**

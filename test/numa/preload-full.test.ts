@@ -20,8 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topology } from '../../src/topology/current';
-import { requireVm } from './helpers';
+import { vmTierNodes } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MiB = 2 ** 20;
@@ -52,11 +51,7 @@ describe('preload: lazy calloc beyond the free memory of the bound node', () => 
   let dir: string;
   let bin: string;
   beforeAll(() => {
-    requireVm();
-    const t = topology();
-    expect(t.exmemNodes.length, 'the preset has an EXMEM node').toBeGreaterThan(0);
-    exmem = t.exmemNodes[0] as number;
-    normal = t.normalNodes[0] as number;
+    ({ exmem, normal } = vmTierNodes());
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmsdk-preload-full-'));
     bin = path.join(dir, 'calloc-lazy');
     execFileSync('cc', ['-O2', '-o', bin, path.join(ROOT, 'test', 'preload', 'calloc-lazy.c')], { stdio: 'inherit' });

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topology } from '../../src/topology/current';
-import { requireVm } from './helpers';
+import { vmTierNodes } from './helpers';
 
 const SO = path.join(__dirname, '..', '..', 'build', 'Release', 'hmsdk_preload.so');
 const MiB = 2 ** 20;
@@ -19,11 +19,7 @@ describe('preload on a CPU-less EXMEM node', () => {
   let normal: number;
   let dir: string;
   beforeAll(() => {
-    requireVm();
-    const t = topology();
-    expect(t.exmemNodes.length, 'the preset has an EXMEM node').toBeGreaterThan(0);
-    exmem = t.exmemNodes[0] as number;
-    normal = t.normalNodes[0] as number;
+    ({ exmem, normal } = vmTierNodes());
     expect(fs.existsSync(SO), `${SO} (npm run build:native)`).toBe(true);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmsdk-preload-vm-'));
   });
