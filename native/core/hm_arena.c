@@ -233,6 +233,9 @@ void hm_small_free(hm_place *pl, hm_slot slot) {
   hm_pool_free(&span_pool, empty_span);
   if (empty_chunk) {
     __atomic_fetch_sub(&arena_total, empty_chunk->ext->len, __ATOMIC_RELAXED);
+    /* An idle chunk keeps no resident pages while it waits in the cache
+     * (a strict one is populated and verified again when reused). */
+    hm_extent_discard(empty_chunk->ext);
     hm_extent_put(empty_chunk->ext);
     hm_pool_free(&chunk_pool, empty_chunk);
   }

@@ -241,6 +241,12 @@ void hm_extent_put(hm_extent *e) {
   drop_chain(evicted);
 }
 
+void hm_extent_discard(hm_extent *e) {
+  if (madvise(e->addr, e->len, MADV_DONTNEED) != 0) return; /* still valid memory: keep it as it is */
+  set_unfaulted(e, e->len);
+  e->zeroed = 1;
+}
+
 void hm_extent_drop(hm_extent *e) {
   hm_cap_give(e);
   hm_unmap(e->addr, e->len);

@@ -79,6 +79,10 @@ hm_extent *hm_extent_get(struct hm_place *pl, size_t size, unsigned flags, hm_er
 /* Give an extent back: cached for reuse or unmapped. */
 void hm_extent_put(hm_extent *e);
 
+/* Give an extent's pages back to the kernel but keep the mapping (its
+ * bytes become promises again): before an idle chunk waits in the cache. */
+void hm_extent_discard(hm_extent *e);
+
 /* Unmap now and give its capacity back. */
 void hm_extent_drop(hm_extent *e);
 
