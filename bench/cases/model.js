@@ -12,9 +12,13 @@
 // (test/fixtures/sysfs/{cxl-expander,two-socket-cxl}) the same plan is also
 // computed from readTopology({ sysRoot }) as a cross-check of the reader
 // path (the fixture's figures are hand-written and need not match).
+//
+// The one case that reads internals (dist/policy, dist/emulate/preset): the
+// pure policy engine's model and the emulator's preset loader are not part
+// of the public API, and this case measures nothing at run time.
 const fs = require('node:fs');
 const path = require('node:path');
-const { sig } = require('./stats');
+const { sig } = require('../lib/stats');
 
 function presetTopology(preset, initiator) {
   const idx = new Map(preset.nodes.map((n, i) => [n.id, i]));

@@ -4,9 +4,9 @@
 // and the userspace stripe path (the policy engine's weights from HMAT),
 // each against plain MPOL_INTERLEAVE of the same size. Needs >= 2 memory
 // nodes: on a one-node machine it reports "needs the VM" (run.js --vm).
-const { makeRow, skippedRow } = require('./rows');
-const { summarize } = require('./stats');
-const { fmtBytes, fmtMs } = require('./fmt');
+const { makeRow, skippedRow } = require('../lib/rows');
+const { summarize } = require('../lib/stats');
+const { fmtBytes, fmtMs } = require('../lib/fmt');
 
 const MiB = 2 ** 20;
 
