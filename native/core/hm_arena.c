@@ -1,6 +1,7 @@
 /* hm_arena: small blocks from spans of placed chunks. See hm_arena.h. */
 #include "hm_arena.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -120,12 +121,14 @@ static hm_span *carve(hm_arena *a, hm_chunk *c, hm_span *s, int cls) {
   return s;
 }
 
-/* Lowest free slot at or after the hint. The span has one. */
+/* The lowest free slot. Every slot below the hint is in use (taking moves
+ * the hint to the slot taken, freeing below it moves it down), so the scan
+ * starts there and never passes the span's last slot. The span has one. */
 static uint32_t take_slot(hm_span *s) {
-  uint32_t w = s->hint / 64;
-  for (;; w = (w + 1) % BITMAP_WORDS) {
+  uint32_t last = (s->nslots - 1) / 64;
+  for (uint32_t w = s->hint / 64; w <= last; w++) {
     uint64_t freebits = ~s->used[w];
-    if (w == (s->nslots - 1) / 64 && s->nslots % 64) freebits &= (1ULL << (s->nslots % 64)) - 1;
+    if (w == last && s->nslots % 64) freebits &= (1ULL << (s->nslots % 64)) - 1;
     if (freebits) {
       uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(freebits);
       s->used[w] |= 1ULL << (i % 64);
@@ -133,6 +136,8 @@ static uint32_t take_slot(hm_span *s) {
       return i;
     }
   }
+  assert(!"a span with a free slot had none at or after its hint");
+  return 0;
 }
 
 void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err *err) {
