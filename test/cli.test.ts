@@ -26,7 +26,7 @@ describe('hmsdk stats', () => {
     expect(s.tiers.EXMEM.nodes).toEqual([2, 3]);
     expect(s.tiers.NORMAL.nodes).toEqual([0, 1]);
     for (const n of s.nodes) {
-      expect(n.used + n.free).toBe(n.total);
+      expect(n.inUse + n.free).toBe(n.total);
       expect(typeof n.cpus).toBe('string');
     }
     expect(s.total.total).toBe(s.tiers.NORMAL.total + s.tiers.EXMEM.total);

@@ -12,7 +12,7 @@ describe('systemStats', () => {
   it('one row per memory node from meminfo; tiers and total are sums of the rows', () => {
     const s = systemStats(two);
     expect(s.nodes.map((n) => [n.id, n.tier])).toEqual([[0, 'NORMAL'], [1, 'NORMAL'], [2, 'EXMEM'], [3, 'EXMEM']]);
-    for (const n of s.nodes) expect(n.used).toBe(n.total - n.free);
+    for (const n of s.nodes) expect(n.inUse).toBe(n.total - n.free);
     expect(s.nodes[2]!.cpus).toBe('-');
     expect(s.tiers.EXMEM.nodes).toEqual([2, 3]);
     expect(s.tiers.NORMAL.total + s.tiers.EXMEM.total).toBe(s.total.total);

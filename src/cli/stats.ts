@@ -54,13 +54,13 @@ function renderSystem(s: ReturnType<typeof systemStats>, fmt: (n: number) => str
   const rows: string[][] = [['NODE', 'TIER', 'CPUS', 'TOTAL', 'USED', 'FREE', 'USE%'].map((h) => c.bold(h))];
   for (const n of s.nodes) {
     const tier = n.tier === 'EXMEM' ? c.cyan(n.tier) : n.tier;
-    rows.push([String(n.id), tier, n.cpus, fmt(n.total), fmt(n.used), fmt(n.free), pct(n.used, n.total)]);
+    rows.push([String(n.id), tier, n.cpus, fmt(n.total), fmt(n.inUse), fmt(n.free), pct(n.inUse, n.total)]);
   }
   for (const ty of ['NORMAL', 'EXMEM'] as const) {
     const x = s.tiers[ty];
-    rows.push([c.dim('tier'), ty, x.nodes.length ? formatNodeList(x.nodes) : '-', fmt(x.total), fmt(x.used), fmt(x.free), pct(x.used, x.total)]);
+    rows.push([c.dim('tier'), ty, x.nodes.length ? formatNodeList(x.nodes) : '-', fmt(x.total), fmt(x.inUse), fmt(x.free), pct(x.inUse, x.total)]);
   }
-  rows.push([c.bold('total'), '', '', fmt(s.total.total), fmt(s.total.used), fmt(s.total.free), pct(s.total.used, s.total.total)]);
+  rows.push([c.bold('total'), '', '', fmt(s.total.total), fmt(s.total.inUse), fmt(s.total.free), pct(s.total.inUse, s.total.total)]);
   return table(rows, [false, false, false, true, true, true, true]);
 }
 

@@ -10,13 +10,18 @@ import { readNodeMemory } from './read';
 import { formatNodeList } from './sysfs';
 import type { Tier, Topology } from './types';
 
-/** JSON shape of one node row. @internal */
+/**
+ * JSON shape of one node row. `inUse` is MemTotal − MemFree: what the whole
+ * machine uses on the node (every process, the kernel, the page cache).
+ * It is not `used`, which everywhere in hmsdk (stats(), s_get_memsize_used)
+ * means the bytes the SDK handed out. @internal
+ */
 export interface NodeRow {
   id: number;
   tier: Tier;
   cpus: string;
   total: number;
-  used: number;
+  inUse: number;
   free: number;
 }
 
@@ -24,7 +29,7 @@ export interface NodeRow {
 export interface Sum {
   nodes: number[];
   total: number;
-  used: number;
+  inUse: number;
   free: number;
 }
 
@@ -33,7 +38,7 @@ function sumRows(rows: NodeRow[], tier?: Tier): Sum {
   return {
     nodes: list.map((r) => r.id),
     total: list.reduce((a, r) => a + r.total, 0),
-    used: list.reduce((a, r) => a + r.used, 0),
+    inUse: list.reduce((a, r) => a + r.inUse, 0),
     free: list.reduce((a, r) => a + r.free, 0),
   };
 }
@@ -42,7 +47,7 @@ function sumRows(rows: NodeRow[], tier?: Tier): Sum {
 export function systemStats(t: Topology) {
   const nodes: NodeRow[] = t.nodes.map((n) => {
     const m = readNodeMemory(n.id, t.sysRoot);
-    return { id: n.id, tier: n.type, cpus: n.cpus.length ? formatNodeList(n.cpus) : '-', total: m.total, used: m.total - m.free, free: m.free };
+    return { id: n.id, tier: n.type, cpus: n.cpus.length ? formatNodeList(n.cpus) : '-', total: m.total, inUse: m.total - m.free, free: m.free };
   });
   return { nodes, tiers: { NORMAL: sumRows(nodes, 'NORMAL'), EXMEM: sumRows(nodes, 'EXMEM') }, total: sumRows(nodes) };
 }
