@@ -70,7 +70,9 @@ done
 if grep -E '^package/native/[^/]+\.(c|cc|h)$' "$work/contents.out"; then
   fail "the tarball has sources at the top of native/ (the old layout; above)"
 fi
-if grep -E '^package/(test|build|src|bench|examples|node_modules|docs|\.ci|\.vm-results)/|\.map$|\.tgz$|^package/scripts/(setup|prebuild)\.js$|pack-test' "$work/contents.out"; then
+# docs/*.md ship (the README links them); generated API pages do not.
+grep -qx 'package/docs/allocator.md' "$work/contents.out" || fail "the tarball lacks docs/*.md (the README links them)"
+if grep -E '^package/(test|build|src|bench|examples|node_modules|docs/api|\.ci|\.vm-results)/|\.map$|\.tgz$|^package/scripts/(setup|prebuild)\.js$|pack-test' "$work/contents.out"; then
   fail "the tarball contains files users do not need (above)"
 fi
 packed=$(stat -c %s "$tgz")
