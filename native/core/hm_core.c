@@ -446,8 +446,7 @@ void hm_free(hm_block *b) {
     q_push(b);
     /* Over the bound: the oldest quarantined blocks become reusable now. */
     quarantine *q = q_of(b);
-    /* The block just freed always stays (a single huge one too). */
-    while (q->oldest != b && (q->bytes > q->max_bytes || q->count > q->max_count)) q_release(q->oldest, &tail);
+    while (q->oldest && (q->bytes > q->max_bytes || q->count > q->max_count)) q_release(q->oldest, &tail);
   }
   pthread_mutex_unlock(&reg_lock);
   release_chain(chain);
