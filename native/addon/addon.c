@@ -206,7 +206,7 @@ static napi_value Placement(napi_env env, napi_callback_info info) {
     cv[i] = (uint32_t)charge[i];
   }
   hm_err e = {.node = -1};
-  int id = hm_placement_get((int)mode, nv, cv, n, &e);
+  int id = hm_place_get((int)mode, nv, cv, n, &e);
   return id < 0 ? error_code(env, &e) : number(env, id);
 }
 

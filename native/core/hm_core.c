@@ -69,8 +69,6 @@ static void charge(const hm_block *b, int sign) {
   if (b->kind == KIND_STRIPE) add(&st_large, sign * (int64_t)b->map_len);
 }
 
-static size_t footprint(const hm_block *b) { return b->footprint; }
-
 /* ---- records: index + generation ------------------------------------- */
 
 static uint32_t tag_gen(uint64_t tag) { return (uint32_t)(tag >> 32); }
@@ -203,9 +201,9 @@ static void q_push(hm_block *b) {
   if (q->newest) q->newest->q_next = b;
   else q->oldest = b;
   q->newest = b;
-  q->bytes += footprint(b);
+  q->bytes += b->footprint;
   q->count++;
-  add(&st_quarantined, (int64_t)footprint(b));
+  add(&st_quarantined, (int64_t)b->footprint);
   add(&st_pending, 1);
 }
 
@@ -216,9 +214,9 @@ static void q_unlink(hm_block *b) {
   if (b->q_next) b->q_next->q_prev = b->q_prev;
   else q->newest = b->q_prev;
   b->q_prev = b->q_next = NULL;
-  q->bytes -= footprint(b);
+  q->bytes -= b->footprint;
   q->count--;
-  add(&st_quarantined, -(int64_t)footprint(b));
+  add(&st_quarantined, -(int64_t)b->footprint);
   add(&st_pending, -1);
 }
 
@@ -271,10 +269,6 @@ int hm_init(void) {
   pthread_mutex_unlock(&reg_lock);
   (void)hm_page_size();
   return r;
-}
-
-int hm_placement_get(int mode, const int *nodes, const uint32_t *charge_w, int n, hm_err *err) {
-  return hm_place_get(mode, nodes, charge_w, n, err);
 }
 
 /* Register a block that holds memory; on failure the caller releases it. */

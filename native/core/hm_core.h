@@ -74,9 +74,6 @@ typedef struct hm_stats {
 
 int hm_init(void);
 
-/* Register a placement (see hm_place.h). Id or -HM_E_*. */
-int hm_placement_get(int mode, const int *nodes, const uint32_t *charge, int n, hm_err *err);
-
 /* Allocate `size` (>0) bytes aligned to `align` (power of two <= page
  * size; 0 = 16) under placement `pl`. NULL on error (err set). */
 hm_block *hm_alloc(int pl, size_t size, size_t align, unsigned flags, hm_err *err);

@@ -33,7 +33,6 @@
 #include "hm_preload.h"
 
 static hm_place *target, *overflow_pl;
-static int target_nodes[HM_CONF_MAX_NODES], ntarget;
 
 /* Stripe layouts are computed into one buffer (4096 segments do not fit
  * every thread's stack). */
@@ -85,20 +84,17 @@ int hm_blocks_init(void) {
       if (hm_mask_isset(&has_memory, i)) hm_C.fb_nodes[hm_C.nfb++] = i;
   if (hm_C.reserve_set) hm_cap_set_reserve(hm_C.reserve);
 
-  ntarget = hm_C.nnodes;
-  memcpy(target_nodes, hm_C.nodes, sizeof target_nodes);
   int mode = HM_MPOL_BIND;
   switch (hm_C.policy) {
   case HM_POL_INTERLEAVE: mode = HM_MPOL_INTERLEAVE; break;
   case HM_POL_PREFERRED:
-    if (ntarget == 1) {
+    if (hm_C.nnodes == 1) {
       mode = HM_MPOL_PREFERRED;
     } else if (hm_mode_supported(HM_MPOL_PREFERRED_MANY)) {
       mode = HM_MPOL_PREFERRED_MANY;
     } else {
       /* plain preferred takes one node: the first listed */
       mode = HM_MPOL_PREFERRED;
-      ntarget = 1;
       hm_C.nnodes = 1;
       hm_say("policy=preferred with several nodes: kernel lacks MPOL_PREFERRED_MANY, preferring the first");
     }
@@ -110,25 +106,19 @@ int hm_blocks_init(void) {
     hm_say("mbind is not usable here (", strerror(errno), "); memory placement disabled");
     return -1;
   }
-  if (hm_C.policy != HM_POL_WEIGHTED && !(target = placement(mode, target_nodes, ntarget))) {
+  if (hm_C.policy != HM_POL_WEIGHTED && !(target = placement(mode, hm_C.nodes, hm_C.nnodes))) {
     hm_say("too many placements; memory placement disabled");
     return -1;
   }
-  /* Overflow interleave spreads over the fallback and the configured nodes. */
-  int ovf[HM_CONF_MAX_NODES * 2], novf = 0;
-  for (int i = 0; i < hm_C.nfb; i++) ovf[novf++] = hm_C.fb_nodes[i];
-  for (int i = 0; i < hm_C.nnodes; i++) {
-    int dup = 0;
-    for (int k = 0; k < novf; k++) dup |= ovf[k] == hm_C.nodes[i];
-    if (!dup && novf < HM_CONF_MAX_NODES) ovf[novf++] = hm_C.nodes[i];
-  }
-  /* A placement's nodes are listed in id order (the kernel's mask is). */
-  for (int i = 1; i < novf; i++)
-    for (int k = i; k > 0 && ovf[k - 1] > ovf[k]; k--) {
-      int t = ovf[k];
-      ovf[k] = ovf[k - 1];
-      ovf[k - 1] = t;
-    }
+  /* Overflow interleave spreads over the fallback and the configured nodes,
+   * listed once each in id order (a mask's order). */
+  hm_nodemask m;
+  hm_mask_clear(&m);
+  for (int i = 0; i < hm_C.nfb; i++) hm_mask_set(&m, hm_C.fb_nodes[i]);
+  for (int i = 0; i < hm_C.nnodes; i++) hm_mask_set(&m, hm_C.nodes[i]);
+  int ovf[HM_CONF_MAX_NODES], novf = 0;
+  for (int i = 0; i < HM_MAX_NODES && novf < HM_CONF_MAX_NODES; i++)
+    if (hm_mask_isset(&m, i)) ovf[novf++] = i;
   if (hm_C.overflow == HM_OVF_INTERLEAVE && !(overflow_pl = placement(HM_MPOL_INTERLEAVE, ovf, novf))) {
     hm_say("too many placements; memory placement disabled");
     return -1;
@@ -182,7 +172,8 @@ static void charge_nodes(const struct hm_hdr *h, int sign) {
 
 /* ---- mapping a block -------------------------------------------------------- */
 
-/* A weighted stripe mapping of len bytes. NULL with *why set. */
+/* A weighted stripe mapping of len bytes. NULL with *why set (and its
+ * counter bumped). */
 static char *map_stripe(size_t len, const char **why) {
   char *base = hm_map(len);
   if (!base) {
@@ -201,11 +192,13 @@ static char *map_stripe(size_t len, const char **why) {
   if (r != 0) {
     hm_unmap(base, len);
     *why = "mbind error";
+    atomic_fetch_add(&hm_st_mbind_err, 1);
     return NULL;
   }
   if (hm_C.populate && hm_populate(base, len) != 0) {
     hm_unmap(base, len);
     *why = "populate error";
+    atomic_fetch_add(&hm_st_populate_err, 1);
     return NULL;
   }
   return base;
@@ -243,8 +236,6 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
     atomic_fetch_add(&hm_st_capfull, 1);
   } else if (hm_C.policy == HM_POL_WEIGHTED) {
     if (!(base = map_stripe(len, &why))) cap_give(len);
-    if (!base && why[0] == 'm' && why[1] == 'b') atomic_fetch_add(&hm_st_mbind_err, 1);
-    if (!base && why[0] == 'p') atomic_fetch_add(&hm_st_populate_err, 1);
   } else {
     hm_err e = {.node = -1};
     ext = hm_extent_get(target, need, flags, &e);
