@@ -7,13 +7,12 @@
  * work) that also has `[Symbol.dispose]`, so `using` frees it.
  *
  * Freeing detaches the ArrayBuffer first (every view of it drops to length
- * 0 at once) and releases the pages after, so freed memory is never
- * reachable from JS. A buffer nobody frees is released when it is garbage
- * collected. The per-node `used` counters change at allocate and free time.
- *
- * Safety rule the SDK cannot enforce: do not free a buffer while an
- * asynchronous operation (a socket write, fs.write) still uses it; that is
- * the same rule as for `free()` in C.
+ * 0 at once), so freed memory is never reachable from JS; the native core
+ * then keeps the block in quarantine until JS has let go of the buffer, so
+ * a native write still in flight (fs.read, randomFill) cannot reach a new
+ * owner (docs/allocator.md says exactly what it can still reach). A buffer
+ * nobody frees is released when it is garbage collected. The per-node
+ * `used` counters change at allocate and free time.
  */
 import { HmsdkError } from '../errors';
 import { formatBytes } from '../util/bytes';

@@ -1,7 +1,8 @@
 /**
  * Accounting: what the SDK handed out (exact, per node and per tier) next to
- * what the nodes hold (meminfo). One path serves the API, `s_*` printers
- * and the CLI.
+ * what the nodes hold (meminfo), for the API and the `s_*` printers. (The
+ * CLI's machine view, which needs no addon, is src/topology/usage.ts; it
+ * calls MemTotal − MemFree `inUse`, never `used`.)
  *
  * `used` is the sum of the sizes of live SDK allocations, charged to the
  * nodes of their placement at allocation time (an interleaved buffer is
