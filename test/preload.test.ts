@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run as runCli } from '../src/cli/run';
+import { hmsdk } from './helpers/cli';
 
 const root = path.join(__dirname, '..');
 const SO = path.join(root, 'build', 'Release', 'hmsdk_preload.so');
@@ -255,10 +255,10 @@ describe('preload: statistics', () => {
 });
 
 describe('hmsdk run', () => {
-  it('resolves --nodes, writes HMSDK_CONF and LD_PRELOAD, returns the exit code', async () => {
+  it('resolves --nodes, writes HMSDK_CONF and LD_PRELOAD, returns the exit code', () => {
     const f = path.join(dir, 'cli.%p');
-    const code = await runCli(['--nodes', '0', '--min-size', '1MiB', '--stats-file', f, '--', python, '-c', 'b = bytearray(64 << 20); raise SystemExit(7)']);
-    expect(code).toBe(7);
+    const r = hmsdk('run', '--nodes', '0', '--min-size', '1MiB', '--stats-file', f, '--', python, '-c', 'b = bytearray(64 << 20); raise SystemExit(7)');
+    expect(r.code, r.err).toBe(7);
     const files = fs.readdirSync(dir).filter((x) => x.startsWith('cli.'));
     expect(files).toHaveLength(1);
     const s = parseStats(fs.readFileSync(path.join(dir, files[0]!), 'utf8').trim());

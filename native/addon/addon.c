@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/hm_arena.h"
@@ -424,6 +425,74 @@ static napi_value ConfKeys(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* A JS array of strings as a NULL-terminated char* vector in one malloc'd
+ * block (the process is about to be replaced: it is freed only when execve
+ * fails). NULL when v is not an array of at most `cap` strings. */
+static char **string_vector(napi_env env, napi_value v, uint32_t cap) {
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array || napi_get_array_length(env, v, &n) != napi_ok || n > cap)
+    return NULL;
+  size_t bytes = (n + 1) * sizeof(char *);
+  for (uint32_t pass = 0; pass < 2; pass++) {
+    char **vec = pass ? malloc(bytes) : NULL;
+    if (pass && !vec) return NULL;
+    char *text = pass ? (char *)(vec + n + 1) : NULL;
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e;
+      napi_valuetype t;
+      size_t len = 0;
+      if (napi_get_element(env, v, i, &e) != napi_ok || napi_typeof(env, e, &t) != napi_ok || t != napi_string ||
+          napi_get_value_string_utf8(env, e, NULL, 0, &len) != napi_ok) {
+        free(vec);
+        return NULL;
+      }
+      if (!pass) {
+        bytes += len + 1;
+        continue;
+      }
+      if (napi_get_value_string_utf8(env, e, text, len + 1, &len) != napi_ok || strlen(text) != len) {
+        free(vec); /* a NUL inside a string: execve would cut it */
+        return NULL;
+      }
+      vec[i] = text;
+      text += len + 1;
+    }
+    if (pass) {
+      vec[n] = NULL;
+      return vec;
+    }
+  }
+  return NULL;
+}
+
+/* exec(path, argv, env, mode, nodes): become the program (hm_exec). Returns
+ * -errno when execve failed; on success it does not return. */
+static napi_value Exec(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv) != 0) return fail(env);
+  int64_t nodes[64];
+  uint64_t mode;
+  int n = arg_ints(env, argv[4], 64, HM_MAX_NODES - 1, nodes);
+  char **path = string_vector(env, argv[0], 1);
+  char **args = path ? string_vector(env, argv[1], 1u << 16) : NULL;
+  char **envp = args ? string_vector(env, argv[2], 1u << 16) : NULL;
+  if (!envp || !path[0] || !args[0] || n < 0 || arg_u64(env, argv[3], 7, &mode) || (mode != HM_MPOL_DEFAULT && n < 1)) {
+    free(path);
+    free(args);
+    free(envp);
+    return invalid(env);
+  }
+  hm_nodemask mask;
+  hm_mask_clear(&mask);
+  for (int i = 0; i < n; i++) hm_mask_set(&mask, (int)nodes[i]);
+  int r = hm_exec(path[0], args, envp, (int)mode, &mask);
+  free(path);
+  free(args);
+  free(envp);
+  return number(env, r);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   if (hm_init() != 0) {
     napi_throw_error(env, "ENOADDON", "hmsdk: native init failed");
@@ -436,7 +505,7 @@ static napi_value Init(napi_env env, napi_value exports) {
              {"placement", Placement}, {"lastError", LastError},     {"where", Where},
              {"migrate", Migrate},     {"stats", Stats},             {"trim", Trim},
              {"info", Info},           {"reserveFor", ReserveFor},   {"stripeLayout", StripeLayout},
-             {"confCheck", ConfCheck}, {"confKeys", ConfKeys}};
+             {"confCheck", ConfCheck}, {"confKeys", ConfKeys},         {"exec", Exec}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
     CHECK(env, napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn));

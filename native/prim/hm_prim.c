@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -82,13 +83,60 @@ size_t hm_round_pages(size_t n) {
   return (n + ps - 1) & ~(ps - 1);
 }
 
+/* Raw system calls, not libc's mmap/munmap: inside the preload those names
+ * are the interposed functions (hm_mmap.c), which would place the core's
+ * own metadata and extents a second time. */
 void *hm_map(size_t len) {
-  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
+  long p = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0L);
+  return p < 0 && p > -4096 ? NULL : (void *)p;
 }
 
 void hm_unmap(void *addr, size_t len) {
-  if (addr && len) munmap(addr, len);
+  if (addr && len) syscall(SYS_munmap, addr, len);
+}
+
+void *hm_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off) {
+  return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+int hm_sys_munmap(void *addr, size_t len) { return syscall(SYS_munmap, addr, len) == 0 ? 0 : -errno; }
+
+void *hm_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr) {
+  return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+int hm_set_task_policy(int mode, const hm_nodemask *mask) {
+  long r = syscall(SYS_set_mempolicy, mode, mask ? mask->bits : NULL, mask ? (unsigned long)HM_MAX_NODES + 1 : 0UL);
+  return r == 0 ? 0 : -errno;
+}
+
+int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, const hm_nodemask *mask) {
+  if (mode != HM_MPOL_DEFAULT) {
+    int r = hm_set_task_policy(mode, mask);
+    if (r != 0) return r;
+  }
+  /* What a launcher changed must not reach the program: ignored signals
+   * (Node ignores SIGPIPE) and a blocked mask survive execve; handlers do
+   * not. Stdio as the shell gave it: inherited (Node marks 0-2
+   * close-on-exec at start-up) and blocking. */
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int fd = 0; fd <= 2; fd++) {
+    int fd_flags = fcntl(fd, F_GETFD);
+    if (fd_flags >= 0 && (fd_flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, fd_flags & ~FD_CLOEXEC);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  execve(path, argv, envp);
+  int e = errno;
+  if (mode != HM_MPOL_DEFAULT) hm_set_task_policy(HM_MPOL_DEFAULT, NULL);
+  return -e;
 }
 
 int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags) {

@@ -64,6 +64,22 @@ size_t hm_round_pages(size_t n);
 void *hm_map(size_t len);
 void hm_unmap(void *addr, size_t len);
 
+/* The mapping calls as raw system calls, libc's return conventions
+ * (MAP_FAILED / -1 with errno), for the preload's interposed mmap family. */
+void *hm_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+int hm_sys_munmap(void *addr, size_t len); /* 0 or -errno */
+void *hm_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+
+/* set_mempolicy(mode, mask): the calling thread's policy, inherited by the
+ * threads it creates and kept across execve. 0 or -errno. */
+int hm_set_task_policy(int mode, const hm_nodemask *mask);
+
+/* Become `path` (execve), as the launcher of `hmsdk run`: the task policy
+ * first when mode is not HM_MPOL_DEFAULT, every signal back to its default
+ * disposition, an empty signal mask, stdio blocking. Returns -errno only
+ * when execve failed (the task policy is then reset). */
+int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, const hm_nodemask *mask);
+
 /* mbind(addr, len, mode, mask) as a raw syscall; flags are MPOL_MF_*. 0 or -errno. */
 int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags);
 

@@ -82,6 +82,13 @@ export interface NativeAddon {
   confCheck(conf: string): string | null;
   /** The preload's key table. */
   confKeys(): { name: string; expect: string }[];
+  /**
+   * Replace this process with `path` (execve), with the task memory policy
+   * `mode` over `nodes` first (0 = leave it), default signal dispositions,
+   * an empty signal mask and blocking stdio. Returns a negative errno when
+   * execve failed; on success it does not return.
+   */
+  exec(path: string[], argv: string[], env: string[], mode: number, nodes: number[]): number;
 }
 
 let addon: NativeAddon | undefined;

@@ -6,15 +6,15 @@
  *
  * The preload only knows node ids: this command resolves tiers with the
  * SDK's one topology reader (`readTopology`), turns the options into
- * `HMSDK_CONF`, prepends the library to `LD_PRELOAD`, spawns the command
- * with inherited stdio, forwards signals and returns its exit status
- * (128 + signal number when it was killed by a signal).
+ * `HMSDK_CONF`, prepends the library to `LD_PRELOAD` and execs the
+ * command in this very process (src/preload/launch.ts): the program keeps
+ * the pid, process group, stdio and exit status, and gets each signal once.
  */
-import { spawn } from 'node:child_process';
 import * as os from 'node:os';
 import { HmsdkError } from '../errors';
 import { native } from '../alloc/native';
 import { buildConf, PreloadConfError, type RunOptions, type RunPlan } from '../preload/conf';
+import { isStaticElf, resolveCommand, taskPolicy } from '../preload/launch';
 import { preloadPath } from '../preload/library';
 import { parseNodeList, readTopology } from '../topology';
 import { parseArgs, UsageError } from './args';
@@ -27,7 +27,9 @@ export const help = `usage: hmsdk run [options] -- COMMAND [ARGS...]
 Run COMMAND with hmsdk's preload library: every allocation of --min-size or
 more gets its own mapping, bound to the chosen nodes; smaller ones stay with
 glibc. No code changes; child processes inherit the placement (LD_PRELOAD
-and HMSDK_CONF are in their environment).
+and HMSDK_CONF are in their environment). hmsdk run execs COMMAND in its
+own process: same pid, process group, stdio and exit status, each signal
+once. A static COMMAND gets the task memory policy instead (numactl-style).
 
 target (one of):
   --tier exmem|normal     nodes of a tier, from the topology (default exmem)
@@ -86,9 +88,7 @@ function parseWeights(text: string): Record<number, number> {
   return out;
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-
-/** Runs the command; resolves to its exit code. */
+/** Becomes the command (exec); resolves only for --print-env, throws when the command cannot run. */
 export async function run(argv: string[]): Promise<number> {
   const { flags, positionals, rest } = parseArgs(argv, {
     tier: { type: 'string' },
@@ -172,29 +172,18 @@ export async function run(argv: string[]): Promise<number> {
   if (rest.length === 0) throw new UsageError("no command: put it after '--', e.g. hmsdk run --tier exmem -- node app.js");
   if (opts.verbose) for (const n of plan.notes) process.stderr.write(`hmsdk run: ${n}\n`);
 
-  const child = spawn(rest[0]!, rest.slice(1), {
-    stdio: 'inherit',
-    env: { ...process.env, LD_PRELOAD: ldPreload, HMSDK_CONF: plan.conf },
-  });
-  const handlers = new Map<NodeJS.Signals, () => void>();
-  for (const sig of FORWARDED) {
-    const h = (): void => {
-      if (child.pid !== undefined && child.exitCode === null) child.kill(sig);
-    };
-    handlers.set(sig, h);
-    process.on(sig, h);
+  const file = resolveCommand(rest[0]!, process.env.PATH);
+  // A static program cannot load the preload: the task policy, set before
+  // exec and kept by the kernel across it, places what it faults.
+  let task = { mode: 0, nodes: [] as number[] };
+  if (isStaticElf(file)) {
+    const t = taskPolicy(plan.policy, plan.nodes, native().info());
+    task = t;
+    process.stderr.write(`hmsdk run: ${rest[0]} is statically linked, so the preload cannot place its allocations: the whole process gets the task policy ${t.note} on node${t.nodes.length > 1 ? 's' : ''} ${t.nodes.join(',')} (no caps, no statistics)\n`);
   }
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      child.once('error', (err: NodeJS.ErrnoException) => {
-        reject(new HmsdkError('ETOOL', `cannot run '${rest[0]}': ${err.code === 'ENOENT' ? 'command not found' : err.message}`, { cause: err }));
-      });
-      child.once('exit', (code, signal) => {
-        if (signal) resolve(128 + (os.constants.signals[signal] ?? 0));
-        else resolve(code ?? 1);
-      });
-    });
-  } finally {
-    for (const [sig, h] of handlers) process.off(sig, h);
-  }
+  const env = { ...process.env, LD_PRELOAD: ldPreload, HMSDK_CONF: plan.conf };
+  const envStrings = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  const r = native().exec([file], rest, envStrings, task.mode, task.nodes);
+  const name = Object.entries(os.constants.errno).find(([, v]) => v === -r)?.[0] ?? `errno ${-r}`;
+  throw new HmsdkError('ETOOL', `cannot run '${rest[0]}': execve failed (${name})`);
 }
