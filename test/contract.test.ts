@@ -97,8 +97,10 @@ describe('contract: HMSDK_CONF keys', () => {
       statsFile: '/tmp/hmsdk-%p.stats',
       statsJson: true,
       verbose: 2,
+      mapsMin: 64 * 1024,
+      expect: 80,
     },
-    { tier: 'exmem', overflow: 'fail' },
+    { tier: 'exmem', overflow: 'fail', maps: false, expect: 0 },
     { tier: 'exmem', overflow: 'fallback' },
   ];
 
@@ -110,8 +112,8 @@ describe('contract: HMSDK_CONF keys', () => {
       for (const m of conf.matchAll(/(?:^|,)([a-z_]+)=/g)) used.add(m[1] as string);
     }
     for (const k of used) expect(tableKeys, `key ${k}`).toContain(k);
-    // the keys hmsdk run never writes: an alias and two preload-only settings
-    expect(tableKeys.filter((k) => !used.has(k)).sort()).toEqual(['fallback_nodes', 'min_size', 'stats_signal']);
+    // the keys hmsdk run never writes: an alias and three preload-only settings
+    expect(tableKeys.filter((k) => !used.has(k)).sort()).toEqual(['expect_min', 'fallback_nodes', 'min_size', 'stats_signal']);
   });
 
   it.each(

@@ -29,14 +29,16 @@ describe('buildConf', () => {
     expect(auto.notes.join('\n')).toMatch(/weights from the policy engine/);
   });
   it('passes the other keys through', () => {
-    const o: RunOptions = { nodes: [1], minSize: 8192, cap: 1 << 30, overflow: 'fail', populate: true, reserve: 1 << 26, stats: true, statsJson: true, verbose: 2 };
-    expect(buildConf(o, two).conf).toBe('threshold=8192,nodes=1,policy=bind,cap=1073741824,overflow=fail,populate=1,reserve=67108864,stats=exit,stats_format=json,verbose=2');
+    const o: RunOptions = { nodes: [1], minSize: 8192, cap: 1 << 30, overflow: 'fail', populate: true, reserve: 1 << 26, mapsMin: 65536, expect: 90, stats: true, statsJson: true, verbose: 2 };
+    expect(buildConf(o, two).conf).toBe('threshold=8192,nodes=1,policy=bind,cap=1073741824,overflow=fail,populate=1,reserve=67108864,maps_min=65536,expect=90,stats=exit,stats_format=json,verbose=2');
+    expect(buildConf({ nodes: [1], maps: false, expect: 0 }, two).conf).toBe('nodes=1,policy=bind,maps=0,expect=0');
   });
   const bad: [RunOptions, keyof RunOptions, RegExp][] = [
     [{ tier: 'exmem', nodes: [2] }, 'tier', /^--tier and --nodes are exclusive$/],
     [{ weights: { 0: 1 }, policy: 'bind' }, 'weights', /^--weighted conflicts with --policy bind$/],
     [{ weights: { 0: 1, 2: 1 }, nodes: [0, 3] }, 'nodes', /^--nodes and --weighted name different nodes$/],
-    [{ nodes: [0], minSize: 4095 }, 'minSize', /^--min-size must be at least 4KiB$/],
+    [{ nodes: [0], maps: false, mapsMin: 4096 }, 'mapsMin', /^--maps-min conflicts with --no-maps$/],
+    [{ nodes: [0], expect: 101 }, 'expect', /^--expect takes a percentage 0..100, got 101$/],
     [{ nodes: [0], cap: 0 }, 'cap', /^--cap must be positive$/],
     [{ nodes: [0], statsFile: '/tmp/a,b' }, 'statsFile', /^--stats-file: the path must not contain a comma$/],
   ];
@@ -61,10 +63,10 @@ describe('hmsdk run maps PreloadConfError to a usage error', () => {
     expect(r.err).toMatch(/--tier and --nodes are exclusive/);
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
-  it('--min-size below 4KiB: exit 2', () => {
-    const r = hmsdk('run', '--sys-root', resolve(sysfsFixtures, 'two-socket-cxl'), '--nodes', '0', '--min-size', '1K', '--print-env');
+  it('--expect outside 0..100: exit 2', () => {
+    const r = hmsdk('run', '--sys-root', resolve(sysfsFixtures, 'two-socket-cxl'), '--nodes', '0', '--expect', '120', '--print-env');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--min-size must be at least 4KiB/);
+    expect(r.err).toMatch(/--expect takes a percentage 0..100, got '120'/);
   });
   it('a missing tier stays a runtime error: exit 1', () => {
     const r = hmsdk('run', '--sys-root', resolve(sysfsFixtures, 'one-node'), '--tier', 'exmem', '--print-env');

@@ -82,6 +82,20 @@ afterAll(() => {
 });
 
 describe('preload: real programs', () => {
+  it('C stress with every block placed (threshold 0: arena slots and extents): intact data, no leak, no bad free', () => {
+    const r = under('nodes=0', stress, ['4', '20000', String(32 * 1024)]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const m = /stress ok ops=(\d+) large_ops=(\d+) nulls=(\d+) xthread_frees=(\d+)/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![3])).toBe(0);
+    const s = r.stats[0]!;
+    expect(num(s, 'small_count'), 'small blocks come from the arena').toBeGreaterThan(10_000);
+    expect(num(s, 'bad_frees')).toBe(0);
+    expect(num(s, 'fallback_count')).toBe(0);
+    expect(num(s, 'live_bytes'), 'every block the stress made was freed (libc may keep a few of its own)').toBeLessThan(256 * 1024);
+  });
+
   it('C stress (threads, sizes across the threshold, realloc both ways, memalign family, cross-thread frees): intact data, no leak', () => {
     const r = under('nodes=0,threshold=64K', stress, ['4', '20000', String(64 * 1024)]);
     expect(r.stderr).toBe('');

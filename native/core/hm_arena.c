@@ -15,6 +15,7 @@
 
 typedef struct hm_chunk {
   hm_extent *ext;
+  struct hm_span *spans[SPANS_PER_CHUNK]; /* carved spans, for hm_small_find */
   uint32_t uncarved; /* bit k: span k not in use */
   uint32_t clean;    /* bit k: span k's memory was never handed out */
   int live_spans;
@@ -31,6 +32,49 @@ typedef struct hm_span {
   int on_list;
   uint64_t used[BITMAP_WORDS]; /* 1 = handed out */
 } hm_span;
+
+/* ---- address index ------------------------------------------------------
+ * Which chunk holds an address, for callers that get bare pointers back
+ * (the preload's free). Keyed by the 2 MiB granule a chunk *starts* in: a
+ * chunk is 2 MiB long, so no two start in one granule, and an address lies
+ * in the chunk that starts in its own granule or in the one before. Two
+ * levels over 47-bit addresses (13 + 13 bits of granule number); second
+ * levels are made on first use and kept. Readers take no lock: an entry is
+ * written under the placement's lock before any of the chunk's blocks is
+ * handed out and cleared after the last one came back. */
+#define IDX_SHIFT 21
+#define IDX_BITS 13
+#define IDX_SIZE (1u << IDX_BITS)
+_Static_assert(HM_CHUNK_BYTES == 1u << IDX_SHIFT, "one chunk per index granule");
+static hm_chunk **idx_top[IDX_SIZE];
+
+static hm_chunk **idx_slot(uintptr_t granule, int make) {
+  if (granule >> (2 * IDX_BITS)) return NULL;
+  hm_chunk **leaf = __atomic_load_n(&idx_top[granule >> IDX_BITS], __ATOMIC_ACQUIRE);
+  if (!leaf && make) {
+    hm_chunk **fresh = hm_meta_map(IDX_SIZE * sizeof(hm_chunk *));
+    if (!fresh) return NULL;
+    if (__atomic_compare_exchange_n(&idx_top[granule >> IDX_BITS], &leaf, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) leaf = fresh;
+    else hm_meta_unmap(fresh, IDX_SIZE * sizeof(hm_chunk *));
+  }
+  return leaf ? &leaf[granule & (IDX_SIZE - 1)] : NULL;
+}
+
+static int idx_set(hm_chunk *c, hm_chunk *value) {
+  hm_chunk **slot = idx_slot((uintptr_t)c->ext->addr >> IDX_SHIFT, 1);
+  if (!slot) return -1;
+  __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+  return 0;
+}
+
+static hm_chunk *idx_find(uintptr_t a) {
+  for (uintptr_t g = a >> IDX_SHIFT, k = 0; k < 2 && g >= k; k++) {
+    hm_chunk **slot = idx_slot(g - k, 0);
+    hm_chunk *c = slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
+    if (c && a - (uintptr_t)c->ext->addr < HM_CHUNK_BYTES) return c;
+  }
+  return NULL;
+}
 
 static hm_pool chunk_pool = HM_POOL_INIT(sizeof(hm_chunk));
 static hm_pool span_pool = HM_POOL_INIT(sizeof(hm_span));
@@ -110,6 +154,7 @@ static hm_span *carve(hm_arena *a, hm_chunk *c, hm_span *s, int cls) {
   c->live_spans++;
   if (!c->uncarved) chunk_unlink(a, c);
   s->chunk = c;
+  c->spans[k] = s;
   s->base = c->ext->addr + (size_t)k * HM_SPAN_BYTES;
   s->cls = cls;
   s->slot_size = (uint32_t)hm_small_class_size(cls);
@@ -174,6 +219,13 @@ void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err
       return NULL;
     }
     c->ext = e;
+    if (idx_set(c, c) != 0) {
+      hm_extent_put(e);
+      hm_pool_free(&chunk_pool, c);
+      hm_pool_free(&span_pool, fresh_span);
+      hm_err_sys(err, "mmap", -ENOMEM);
+      return NULL;
+    }
     c->uncarved = (1u << SPANS_PER_CHUNK) - 1;
     c->clean = e->zeroed ? c->uncarved : 0;
     __atomic_fetch_add(&arena_total, e->len, __ATOMIC_RELAXED);
@@ -211,13 +263,18 @@ void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err
   return p;
 }
 
-void hm_small_free(hm_place *pl, hm_slot slot) {
+int hm_small_free(hm_place *pl, hm_slot slot) {
   hm_arena *a = &pl->arena;
   hm_span *s = slot.span;
   hm_chunk *empty_chunk = NULL;
   hm_span *empty_span = NULL;
   pthread_mutex_lock(&pl->lock);
-  s->used[slot.index / 64] &= ~(1ULL << (slot.index % 64));
+  uint64_t bit = 1ULL << (slot.index % 64);
+  if (!(s->used[slot.index / 64] & bit)) {
+    pthread_mutex_unlock(&pl->lock);
+    return -1; /* not handed out: a double free */
+  }
+  s->used[slot.index / 64] &= ~bit;
   if (slot.index < s->hint) s->hint = slot.index;
   s->nfree++;
   span_link(a, s);
@@ -225,7 +282,9 @@ void hm_small_free(hm_place *pl, hm_slot slot) {
   if (s->nfree == s->nslots && (a->partial[s->cls] != s || s->next)) {
     span_unlink(a, s);
     hm_chunk *c = s->chunk;
-    c->uncarved |= 1u << ((s->base - c->ext->addr) / HM_SPAN_BYTES);
+    size_t k = (size_t)(s->base - c->ext->addr) / HM_SPAN_BYTES;
+    c->uncarved |= 1u << k;
+    c->spans[k] = NULL;
     empty_span = s;
     if (--c->live_spans == 0) {
       chunk_unlink(a, c);
@@ -237,6 +296,7 @@ void hm_small_free(hm_place *pl, hm_slot slot) {
   pthread_mutex_unlock(&pl->lock);
   hm_pool_free(&span_pool, empty_span);
   if (empty_chunk) {
+    idx_set(empty_chunk, NULL); /* its granule's leaf exists: cannot fail */
     __atomic_fetch_sub(&arena_total, empty_chunk->ext->len, __ATOMIC_RELAXED);
     /* An idle chunk keeps no resident pages while it waits in the cache
      * (a strict one is populated and verified again when reused). */
@@ -244,6 +304,22 @@ void hm_small_free(hm_place *pl, hm_slot slot) {
     hm_extent_put(empty_chunk->ext);
     hm_pool_free(&chunk_pool, empty_chunk);
   }
+  return 0;
+}
+
+int hm_small_find(const void *p, hm_place **pl, hm_slot *slot, size_t *slot_size) {
+  uintptr_t a = (uintptr_t)p;
+  hm_chunk *c = idx_find(a);
+  if (!c) return 0;
+  hm_span *s = c->spans[(a - (uintptr_t)c->ext->addr) / HM_SPAN_BYTES];
+  if (!s) return -1;
+  uintptr_t off = a - (uintptr_t)s->base;
+  if (off % s->slot_size || off / s->slot_size >= s->nslots) return -1;
+  *pl = c->ext->pl;
+  slot->span = s;
+  slot->index = (uint32_t)(off / s->slot_size);
+  *slot_size = s->slot_size;
+  return 1;
 }
 
 void hm_arena_fork_lock(void) {

@@ -55,8 +55,16 @@ size_t hm_small_class_size(int cls);
 /* A slot of class `cls`. NULL on error (err set). */
 void *hm_small_alloc(struct hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err *err);
 
-/* Give a slot back. */
-void hm_small_free(struct hm_place *pl, hm_slot slot);
+/* Give a slot back. 0, or -1 when the slot was not handed out (a double
+ * free: nothing changes). */
+int hm_small_free(struct hm_place *pl, hm_slot slot);
+
+/* Is p a block of an arena? 1 with its placement, slot and slot size; 0
+ * when p is in no arena chunk; -1 when it is inside one but not at the
+ * start of a handed-out span's slot (an interior or stale pointer).
+ * Lock-free; exact for every pointer an arena handed out and that is
+ * still live. */
+int hm_small_find(const void *p, struct hm_place **pl, hm_slot *slot, size_t *slot_size);
 
 /* fork(): hold the arena pools' locks across it. */
 void hm_arena_fork_lock(void);

@@ -12,7 +12,14 @@
  * the algorithm the addon uses), each range MPOL_PREFERRED to its node, so
  * like the kernel's weighted interleave it falls back when a node is full.
  *
- * `cap` limits the live placed bytes (mapping lengths, headers included):
+ * Small blocks (<= HM_SMALL_MAX) are slots of the core's arena under the
+ * same placement (weighted: the kernel's interleave, see hm_blocks_init):
+ * chunks of 2 MiB bound once, slot bitmaps in metadata, so a program's
+ * small mallocs cost no system call and no mapping each. free() finds a
+ * slot from its bare pointer with the arena's lock-free address index.
+ *
+ * `cap` limits the live placed bytes (slot sizes; mapping lengths with
+ * headers for the rest):
  * a compare-and-swap reserves them, release gives them back. A refused
  * block (cap, node full, mbind or populate error) follows the overflow
  * policy: fail (NULL, errno ENOMEM), fallback (glibc), interleave (an
@@ -24,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "../core/hm_arena.h"
 #include "../core/hm_capacity.h"
 #include "../core/hm_extent.h"
 #include "../core/hm_fork.h"
@@ -33,6 +41,9 @@
 #include "hm_preload.h"
 
 static hm_place *target, *overflow_pl;
+/* Where small blocks go: the target, or for weighted (a stripe needs a
+ * mapping) the kernel's weighted interleave, else plain interleave. */
+static hm_place *small_pl;
 
 /* Stripe layouts are computed into one buffer (4096 segments do not fit
  * every thread's stack). */
@@ -110,6 +121,14 @@ int hm_blocks_init(void) {
     hm_say("too many placements; memory placement disabled");
     return -1;
   }
+  small_pl = target;
+  if (hm_C.policy == HM_POL_WEIGHTED) {
+    int wmode = hm_mode_supported(HM_MPOL_WEIGHTED_INTERLEAVE) ? HM_MPOL_WEIGHTED_INTERLEAVE : HM_MPOL_INTERLEAVE;
+    if (!(small_pl = placement(wmode, hm_C.nodes, hm_C.nnodes))) {
+      hm_say("too many placements; memory placement disabled");
+      return -1;
+    }
+  }
   /* Overflow interleave spreads over the fallback and the configured nodes,
    * listed once each in id order (a mask's order). */
   hm_nodemask m;
@@ -150,14 +169,18 @@ static int stripe_layout(size_t len, hm_stripe_seg *out) {
   return unit ? hm_stripe_layout(len, hm_C.weights, hm_C.nnodes, unit, out, HM_STRIPE_MAX_SEGMENTS) : -1;
 }
 
+static void charge_place(const hm_place *pl, uint64_t bytes, int sign) {
+  for (int i = 0; i < pl->n; i++) {
+    uint64_t b = hm_place_share(pl, i, bytes);
+    if (sign > 0) hm_node_add(pl->nodes[i], b);
+    else hm_node_sub(pl->nodes[i], b);
+  }
+}
+
 static void charge_nodes(const struct hm_hdr *h, int sign) {
   if (h->extent) {
     const hm_extent *e = h->extent;
-    for (int i = 0; i < e->pl->n; i++) {
-      uint64_t b = hm_place_share(e->pl, i, e->len);
-      if (sign > 0) hm_node_add(e->pl->nodes[i], b);
-      else hm_node_sub(e->pl->nodes[i], b);
-    }
+    charge_place(e->pl, e->len, sign);
     return;
   }
   /* A stripe: recompute its layout (deterministic in the length). */
@@ -204,6 +227,20 @@ static char *map_stripe(size_t len, const char **why) {
   return base;
 }
 
+/* Why a placement failed, counted. */
+static const char *refusal(const hm_err *e) {
+  if (e->code == HM_E_NOMEM) {
+    atomic_fetch_add(&hm_st_nodefull, 1);
+    return "node full";
+  }
+  if (e->syscall && !strcmp(e->syscall, "madvise")) {
+    atomic_fetch_add(&hm_st_populate_err, 1);
+    return "populate error";
+  }
+  atomic_fetch_add(&hm_st_mbind_err, 1);
+  return "mbind error";
+}
+
 static void log_place(const char *what, size_t size, size_t len) {
   char a[24], b[24];
   hm_u64_str(size, a, sizeof a);
@@ -241,16 +278,7 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
     ext = hm_extent_get(target, need, flags, &e);
     if (!ext) {
       cap_give(len);
-      if (e.code == HM_E_NOMEM) {
-        why = "node full";
-        atomic_fetch_add(&hm_st_nodefull, 1);
-      } else if (e.syscall && !strcmp(e.syscall, "madvise")) {
-        why = "populate error";
-        atomic_fetch_add(&hm_st_populate_err, 1);
-      } else {
-        why = "mbind error";
-        atomic_fetch_add(&hm_st_mbind_err, 1);
-      }
+      why = refusal(&e);
     } else {
       base = ext->addr;
     }
@@ -310,4 +338,67 @@ void hm_block_release(struct hm_hdr *h) {
   atomic_fetch_add_explicit(&hm_st_frees, 1, memory_order_relaxed);
   if (copy.extent) hm_extent_put(copy.extent);
   else hm_unmap((void *)copy.base, copy.maplen);
+}
+
+/* ---- small blocks ----------------------------------------------------------- */
+
+void *hm_small_place(size_t size, size_t align, int zero, int *fallback) {
+  *fallback = 0;
+  int cls = hm_small_class(size ? size : 1, align);
+  size_t slot_size = hm_small_class_size(cls);
+  unsigned flags = (zero ? HM_F_ZERO : 0) | (hm_C.populate ? HM_F_POPULATE : 0);
+  hm_slot slot;
+  hm_err e = {.node = -1};
+  hm_place *pl = small_pl;
+  void *p = NULL;
+  const char *why = NULL;
+  if (!cap_take(slot_size)) {
+    why = "cap";
+    atomic_fetch_add(&hm_st_capfull, 1);
+  } else if (!(p = hm_small_alloc(pl, cls, flags, &slot, &e))) {
+    cap_give(slot_size);
+    why = refusal(&e);
+  }
+  if (!p) {
+    if (hm_C.verbose >= 2) log_place(why, size, slot_size);
+    if (hm_C.overflow == HM_OVF_FAIL) {
+      atomic_fetch_add(&hm_st_fail, 1);
+      errno = ENOMEM;
+      return NULL;
+    }
+    e = (hm_err){.node = -1};
+    if (hm_C.overflow == HM_OVF_FALLBACK || !(p = hm_small_alloc(overflow_pl, cls, flags, &slot, &e))) {
+      atomic_fetch_add(&hm_st_fallback, 1);
+      *fallback = 1;
+      return NULL;
+    }
+    pl = overflow_pl;
+    uint64_t v = atomic_fetch_add(&hm_st_ovf_live, slot_size) + slot_size;
+    hm_peak_max(&hm_st_ovf_peak, v);
+    atomic_fetch_add(&hm_st_ovf_count, 1);
+  }
+  atomic_fetch_add_explicit(&hm_st_small_count, 1, memory_order_relaxed);
+  charge_place(pl, slot_size, +1);
+  return p;
+}
+
+int hm_small_release(void *p) {
+  hm_place *pl;
+  hm_slot slot;
+  size_t slot_size;
+  int r = hm_small_find(p, &pl, &slot, &slot_size);
+  if (r <= 0) return r;
+  if (hm_small_free(pl, slot) != 0) return -1;
+  charge_place(pl, slot_size, -1);
+  if (pl == small_pl) cap_give(slot_size);
+  else atomic_fetch_sub(&hm_st_ovf_live, slot_size);
+  atomic_fetch_add_explicit(&hm_st_small_frees, 1, memory_order_relaxed);
+  return 1;
+}
+
+size_t hm_small_usable(const void *p) {
+  hm_place *pl;
+  hm_slot slot;
+  size_t slot_size;
+  return hm_small_find(p, &pl, &slot, &slot_size) == 1 ? slot_size : 0;
 }

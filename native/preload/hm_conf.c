@@ -30,8 +30,8 @@ typedef struct key {
 
 /* The one table. Bounds keep every later computation far from overflow. */
 static const key KEYS[] = {
-    {"threshold", K_BYTES, 0, F(threshold), 4096, TiB, 0, 0, "bytes 4096..1TiB, optional K/M/G/T suffix"},
-    {"min_size", K_BYTES, 0, F(threshold), 4096, TiB, 0, 0, "bytes 4096..1TiB, optional K/M/G/T suffix"},
+    {"threshold", K_BYTES, 0, F(threshold), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
+    {"min_size", K_BYTES, 0, F(threshold), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
     {"nodes", K_NODES, 1, F(nodes), 0, 0, 0, 0, "a node list like 0,1 or 0-3"},
     {"policy", K_ENUM, 2, F(policy), 0, 0, 0, "bind|preferred|interleave|weighted", "bind, preferred, interleave or weighted"},
     {"weights", K_WEIGHTS, 3, F(weights), 1, 255, 0, 0, "node:weight pairs like 0:3,1:1, weights 1..255"},
@@ -46,6 +46,10 @@ static const key KEYS[] = {
     {"reserve", K_BYTES, 12, F(reserve), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
     {"populate", K_UINT, 13, F(populate), 0, 1, 0, 0, "0 or 1"},
     {"fallback_nodes", K_NODES, 14, F(fb_nodes), 0, 0, 0, 0, "a node list like 0,1 or 0-3"},
+    {"maps", K_UINT, 15, F(maps), 0, 1, 0, 0, "0 or 1"},
+    {"maps_min", K_BYTES, 16, F(maps_min), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
+    {"expect", K_UINT, 17, F(expect), 0, 100, 0, 0, "a percentage 0..100"},
+    {"expect_min", K_BYTES, 18, F(expect_min), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -229,7 +233,10 @@ int hm_conf_parse(const char *text, hm_conf *c, char *err, size_t cap) {
   if (len > HM_CONF_MAX_TEXT) return fail(err, cap, "HMSDK_CONF is longer than 4095 bytes", off);
   memcpy(buf, text, len + 1);
   memset(c, 0, sizeof *c);
-  c->threshold = 1u << 20;
+  c->threshold = 0;
+  c->maps = 1;
+  c->expect = 95;
+  c->expect_min = 32u << 20;
   c->policy = -1;
   c->overflow = HM_OVF_FALLBACK;
   c->stats_signal = SIGUSR2;

@@ -26,7 +26,7 @@ enum { HM_OVF_FAIL, HM_OVF_FALLBACK, HM_OVF_INTERLEAVE };
 enum { HM_STATS_NONE = 0, HM_STATS_EXIT = 1, HM_STATS_SIGNAL = 2 };
 
 typedef struct hm_conf {
-  uint64_t threshold;
+  uint64_t threshold; /* smaller blocks stay with glibc (0: every block is placed) */
   int nnodes;
   int nodes[HM_CONF_MAX_NODES];
   uint32_t weights[HM_CONF_MAX_NODES]; /* policy weighted: aligned with nodes */
@@ -44,6 +44,10 @@ typedef struct hm_conf {
   uint64_t reserve; /* used when reserve_set; else the core's reserve rule */
   int reserve_set;
   int populate;
+  int maps;          /* place the program's own anonymous mmaps (hm_mmap.c) */
+  uint64_t maps_min; /* ... of at least this length */
+  int expect;        /* percent of anonymous memory expected on the target (hm_coverage.c) */
+  uint64_t expect_min; /* ... checked once the process has this much */
 } hm_conf;
 
 /* Parse `text` into *c. 0, or -1 with one line (no newline) in err. */

@@ -66,6 +66,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../core/hm_arena.h"
 #include "../prim/hm_prim.h"
 #include "hm_preload.h"
 
@@ -169,6 +170,9 @@ static int resolve(void) {
 }
 
 static int g_active; /* placement configured and valid */
+/* Arena slots may exist (placement active and small blocks in range): free
+ * asks the arena's index first. */
+static int g_small_live;
 static uint64_t g_key;
 
 /* ------------------------------------------------------------- registry */
@@ -280,6 +284,7 @@ __attribute__((constructor)) static void hm_init(void) {
     memset(&hm_C, 0, sizeof hm_C);
     return;
   }
+  if (hm_mmap_init() != 0) hm_say("mbind of anonymous mappings is not usable here; the program's own mappings stay unplaced");
   hm_report_init();
   if (hm_C.verbose) {
     char t[24];
@@ -288,34 +293,47 @@ __attribute__((constructor)) static void hm_init(void) {
     hm_say("active: policy=", names[hm_C.policy], " threshold=", t, hm_C.cap ? " (capped)" : "");
   }
   g_active = 1;
+  g_small_live = hm_C.threshold <= HM_SMALL_MAX;
   atomic_thread_fence(memory_order_seq_cst);
   g_threshold = hm_C.threshold;
 }
 
 __attribute__((destructor)) static void hm_fini(void) {
-  if (g_active && (hm_C.stats & HM_STATS_EXIT)) hm_report_dump("exit");
+  if (!g_active) return;
+  if (hm_C.stats & HM_STATS_EXIT) hm_report_dump("exit");
+  hm_coverage_check();
 }
 
 /* ------------------------------------------------------------ interface */
 
-/* Fast paths: a compare and a tail call into glibc; everything else lives
- * in the out-of-line *_slow functions so the fast path needs no frame. */
+/* Routing. Every request of `threshold` bytes or more is placed: up to
+ * HM_SMALL_MAX as an arena slot (hm_small_place), above it as a block
+ * behind a header (place). Smaller requests, and everything before the
+ * constructor configured the library (threshold is SIZE_MAX until then),
+ * are glibc's: a compare and a tail call. */
 
-static __attribute__((noinline)) void *malloc_slow(size_t n) {
-  if (!resolve()) return bump_alloc(n, 16);
-  if (n >= g_threshold && g_active) {
+static void bad_free(void) {
+  if (atomic_fetch_add(&hm_st_bad_free, 1) == 0)
+    hm_say("free() of a pointer inside hmsdk's memory that is not a live block (double or interior free): ignored");
+}
+
+/* A new block of n bytes, zeroed when zero, by the routing above: NULL with
+ * errno ENOMEM when the overflow policy is fail. */
+static void *block_new(size_t n, int zero) {
+  if (!resolve()) return bump_alloc(n, 16); /* static storage: already zero */
+  if (n >= g_threshold) {
     int fb;
-    void *p = place(n, 16, 0, &fb);
+    void *p = n <= HM_SMALL_MAX ? hm_small_place(n, 16, zero, &fb) : place(n, 16, zero, &fb);
     if (p || !fb) return p;
   }
-  return real_malloc(n);
+  return zero ? real_calloc(1, n) : real_malloc(n);
 }
+
+static __attribute__((noinline)) void *malloc_slow(size_t n) { return block_new(n, 0); }
 
 EXPORT void *malloc(size_t n) {
   malloc_fn f = real_malloc;
-  if (LIKELY(n < g_threshold && f != NULL)) {
-        return f(n);
-  }
+  if (LIKELY(n < g_threshold && f != NULL)) return f(n);
   return malloc_slow(n);
 }
 
@@ -325,21 +343,13 @@ static __attribute__((noinline)) void *calloc_slow(size_t a, size_t b) {
     errno = ENOMEM;
     return NULL;
   }
-  if (!resolve()) return bump_alloc(n, 16); /* static: already zero */
-  if (n >= g_threshold && g_active) {
-    int fb;
-    void *p = place(n, 16, 1, &fb);
-    if (p || !fb) return p;
-  }
-  return real_calloc(a, b);
+  return block_new(n, 1);
 }
 
 EXPORT void *calloc(size_t a, size_t b) {
   size_t n;
   calloc_fn f = real_calloc;
-  if (LIKELY(!__builtin_mul_overflow(a, b, &n) && n < g_threshold && f != NULL)) {
-        return f(a, b);
-  }
+  if (LIKELY(!__builtin_mul_overflow(a, b, &n) && n < g_threshold && f != NULL)) return f(a, b);
   return calloc_slow(a, b);
 }
 
@@ -356,10 +366,19 @@ static __attribute__((noinline)) void free_slow(void *p) {
   real_free(p);
 }
 
-/* Our blocks sit at page offset 64 (header) or 0 (registry); so do bump
- * blocks only by chance, hence the range test. Before resolve() the page
- * mask is 0, so every pointer takes the slow path. */
+/* An arena slot is found by the arena's address index (two loads when the
+ * pointer is not in one); blocks behind a header sit at page offset 64
+ * (header) or 0 (registry); so do bump blocks only by chance, hence the
+ * range test. Before resolve() the page mask is 0, so every pointer takes
+ * the slow path. */
 EXPORT void free(void *p) {
+  if (g_small_live) {
+    int r = hm_small_release(p);
+    if (r) {
+      if (r < 0) bad_free();
+      return;
+    }
+  }
   uintptr_t off = (uintptr_t)p & g_pagemask;
   free_fn f = real_free;
   if (LIKELY(off != HM_HDR_OFF && off != 0 && (uintptr_t)p - (uintptr_t)g_bump >= HM_BUMP_SIZE)) {
@@ -379,16 +398,26 @@ EXPORT void *realloc(void *p, size_t n) {
     }
     return q;
   }
+  size_t slot = g_small_live ? hm_small_usable(p) : 0;
+  if (slot) {
+    /* In place while the request still fits its class and would not sit in
+     * a much smaller one. */
+    if (n <= slot && n >= g_threshold && (n > slot / 2 || slot <= 64) && n) return p;
+    void *q = n ? malloc(n) : NULL;
+    if (!q && n) return NULL; /* old block stays valid */
+    memcpy(q, p, slot < n ? slot : n);
+    free(p);
+    return q;
+  }
   struct hm_hdr *h = g_active ? owned(p) : NULL;
   if (LIKELY(!h)) {
     if (LIKELY(n < g_threshold) || !g_active) {
       if (UNLIKELY(real_realloc == NULL) && !resolve()) return NULL;
       return real_realloc(p, n);
     }
-    /* glibc block growing across the threshold: place it */
-    int fb;
-    void *q = place(n, 16, 0, &fb);
-    if (!q) return fb ? real_realloc(p, n) : NULL;
+    /* A glibc block growing into the placed range: place it. */
+    void *q = block_new(n, 0);
+    if (!q) return NULL;
     size_t old = real_usable(p);
     memcpy(q, p, old < n ? old : n);
     real_free(p);
@@ -399,18 +428,12 @@ EXPORT void *realloc(void *p, size_t n) {
     release(h);
     return NULL;
   }
-  if (n <= h->usable && n >= g_threshold && n >= h->usable / 2) {
+  if (n <= h->usable && n > HM_SMALL_MAX && n >= h->usable / 2) {
     atomic_fetch_add(&hm_st_realloc_inplace, 1);
     return p;
   }
-  void *q = NULL;
-  if (n >= g_threshold) {
-    int fb;
-    q = place(n, 16, 0, &fb);
-    if (!q && !fb) return NULL; /* old block stays valid, errno ENOMEM */
-  }
-  if (!q) q = real_malloc(n);
-  if (!q) return NULL;
+  void *q = block_new(n, 0);
+  if (!q) return NULL; /* old block stays valid, errno ENOMEM */
   memcpy(q, p, h->usable < n ? h->usable : n);
   release(h);
   atomic_fetch_add(&hm_st_realloc_move, 1);
@@ -428,11 +451,18 @@ EXPORT void *reallocarray(void *p, size_t a, size_t b) {
 
 static int pow2(size_t a) { return a && !(a & (a - 1)); }
 
+/* An aligned block by the routing: small when it fits a class aligned to
+ * its size (alignments up to the page size), else behind a header. */
+static void *place_aligned(size_t n, size_t align, int *fb) {
+  if (align <= hm_pagesize && n <= HM_SMALL_MAX && align <= HM_SMALL_MAX) return hm_small_place(n, align, 0, fb);
+  return place(n, align, 0, fb);
+}
+
 EXPORT int posix_memalign(void **out, size_t align, size_t n) {
   if (!pow2(align) || align % sizeof(void *)) return EINVAL;
   if (n >= g_threshold && g_active && align <= ((size_t)1 << 30)) {
     int fb;
-    void *p = place(n, align, 0, &fb);
+    void *p = place_aligned(n, align, &fb);
     if (p) {
       *out = p;
       return 0;
@@ -451,7 +481,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n) {
 EXPORT void *memalign(size_t align, size_t n) {
   if (pow2(align) && n >= g_threshold && g_active && align <= ((size_t)1 << 30)) {
     int fb;
-    void *p = place(n, align, 0, &fb);
+    void *p = place_aligned(n, align, &fb);
     if (p || !fb) return p;
   }
   if (!resolve()) return bump_alloc(n, align);
@@ -461,7 +491,7 @@ EXPORT void *memalign(size_t align, size_t n) {
 EXPORT void *aligned_alloc(size_t align, size_t n) {
   if (pow2(align) && n >= g_threshold && g_active && align <= ((size_t)1 << 30)) {
     int fb;
-    void *p = place(n, align, 0, &fb);
+    void *p = place_aligned(n, align, &fb);
     if (p || !fb) return p;
   }
   if (!resolve()) return bump_alloc(n, align);
@@ -472,7 +502,7 @@ EXPORT void *valloc(size_t n) {
   if (!resolve()) return bump_alloc(n, 4096);
   if (n >= g_threshold && g_active) {
     int fb;
-    void *p = place(n, hm_pagesize, 0, &fb);
+    void *p = place_aligned(n, hm_pagesize, &fb);
     if (p || !fb) return p;
   }
   return real_valloc(n);
@@ -483,7 +513,7 @@ EXPORT void *pvalloc(size_t n) {
   size_t r = ((n ? n : 1) + hm_pagesize - 1) & ~(hm_pagesize - 1);
   if (r >= g_threshold && g_active) {
     int fb;
-    void *p = place(r, hm_pagesize, 0, &fb);
+    void *p = place_aligned(r, hm_pagesize, &fb);
     if (p || !fb) return p;
   }
   return real_pvalloc(n);
@@ -492,6 +522,8 @@ EXPORT void *pvalloc(size_t n) {
 EXPORT size_t malloc_usable_size(void *p) {
   if (!p) return 0;
   if (in_bump(p)) return bump_size(p);
+  size_t slot = g_small_live ? hm_small_usable(p) : 0;
+  if (slot) return slot;
   if (g_active) {
     struct hm_hdr *h = owned(p);
     if (h) return h->usable;

@@ -1,8 +1,11 @@
 /*
- * The preload library's internal interface. Four files, one role each:
+ * The preload library's internal interface. Six files, one role each:
  *   hm_interpose.c  the malloc family, bootstrap, "is this block ours",
  *                   start-up (the only file that defines exported symbols)
  *   hm_conf.c       HMSDK_CONF: the key table and parser (shared with the addon)
+ *   hm_mmap.c       the anonymous mmap family: mappings the program (or its
+ *                   own allocator: jemalloc, pymalloc, V8) makes, placed
+ *   hm_coverage.c   where the anonymous memory is, by /proc/self/numa_maps
  *   hm_blocks.c     placing and releasing blocks through the shared core
  *                   (native/core): extents with reuse and capacity checks,
  *                   stripes, caps, the overflow policy
@@ -46,14 +49,38 @@ int hm_blocks_init(void); /* 0, or -1 after printing why placement is off */
  * pointer; or NULL with *fallback = 1 (use glibc) or 0 (fail: errno ENOMEM). */
 void *hm_block_place(size_t size, size_t align, int zero, int *fallback);
 void hm_block_release(struct hm_hdr *h);
+/* Small blocks (<= HM_SMALL_MAX): arena slots, no header. Same contract
+ * as hm_block_place; align a power of two <= the page size. */
+void *hm_small_place(size_t size, size_t align, int zero, int *fallback);
+/* 1: p was a small block, now released; 0: not a small block; -1: inside
+ * an arena but not a live block (double or interior free: ignored). */
+int hm_small_release(void *p);
+/* Usable bytes of a small block, 0 when p is not one. */
+size_t hm_small_usable(const void *p);
 /* Called by hm_interpose.c to write the header of a new block. */
 void hm_header_seal(struct hm_hdr *h);
+
+/* hm_mmap.c: 0, or -1 when the kernel refuses the mappings' policy mode. */
+int hm_mmap_init(void);
+
+/* hm_coverage.c: anonymous memory by the kernel's numa_maps, bytes. */
+typedef struct hm_coverage {
+  uint64_t total;        /* anonymous, resident */
+  uint64_t on_target;    /* of it on the target nodes */
+  uint64_t unplaced_off; /* off the target in mappings no placement reached */
+  uint64_t placed_off;   /* off the target in placed mappings (fell back) */
+} hm_coverage;
+int hm_coverage_read(hm_coverage *c); /* 0, or -1 without /proc */
+/* One line on stderr when less than `expect`% is on the target. */
+void hm_coverage_check(void);
 
 /* hm_report.c */
 extern _Atomic uint64_t hm_st_live, hm_st_peak, hm_st_count, hm_st_frees;
 extern _Atomic uint64_t hm_st_ovf_live, hm_st_ovf_peak, hm_st_ovf_count;
 extern _Atomic uint64_t hm_st_fallback, hm_st_fail, hm_st_mbind_err, hm_st_populate_err, hm_st_reg_full;
 extern _Atomic uint64_t hm_st_nodefull, hm_st_capfull, hm_st_realloc_inplace, hm_st_realloc_move;
+extern _Atomic uint64_t hm_st_small_count, hm_st_small_frees, hm_st_bad_free;
+extern _Atomic uint64_t hm_st_maps_placed, hm_st_maps_bytes, hm_st_maps_skipped, hm_st_maps_err;
 void hm_peak_max(_Atomic uint64_t *peak, uint64_t v);
 void hm_node_add(int node, uint64_t bytes);
 void hm_node_sub(int node, uint64_t bytes);

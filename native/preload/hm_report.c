@@ -18,6 +18,8 @@ _Atomic uint64_t hm_st_live, hm_st_peak, hm_st_count, hm_st_frees;
 _Atomic uint64_t hm_st_ovf_live, hm_st_ovf_peak, hm_st_ovf_count;
 _Atomic uint64_t hm_st_fallback, hm_st_fail, hm_st_mbind_err, hm_st_populate_err, hm_st_reg_full;
 _Atomic uint64_t hm_st_nodefull, hm_st_capfull, hm_st_realloc_inplace, hm_st_realloc_move;
+_Atomic uint64_t hm_st_small_count, hm_st_small_frees, hm_st_bad_free;
+_Atomic uint64_t hm_st_maps_placed, hm_st_maps_bytes, hm_st_maps_skipped, hm_st_maps_err;
 static _Atomic uint64_t node_live[HM_MAX_NODES], node_peak[HM_MAX_NODES];
 
 void hm_peak_max(_Atomic uint64_t *peak, uint64_t v) {
@@ -106,6 +108,8 @@ static int is_target(int node) {
 
 static size_t format_stats(char *out, size_t cap, const char *reason) {
   wbuf w = {out, 0, cap};
+  hm_coverage cov;
+  if (hm_coverage_read(&cov) != 0) memset(&cov, 0, sizeof cov);
   struct {
     const char *k;
     uint64_t v;
@@ -128,6 +132,17 @@ static size_t format_stats(char *out, size_t cap, const char *reason) {
       {"realloc_moved", atomic_load(&hm_st_realloc_move)},
       {"threshold", hm_C.threshold},
       {"cap", hm_C.cap},
+      {"small_count", atomic_load(&hm_st_small_count)},
+      {"small_frees", atomic_load(&hm_st_small_frees)},
+      {"bad_frees", atomic_load(&hm_st_bad_free)},
+      {"maps_placed", atomic_load(&hm_st_maps_placed)},
+      {"maps_placed_bytes", atomic_load(&hm_st_maps_bytes)},
+      {"maps_skipped", atomic_load(&hm_st_maps_skipped)},
+      {"maps_errors", atomic_load(&hm_st_maps_err)},
+      {"anon_bytes", cov.total},
+      {"anon_target_bytes", cov.on_target},
+      {"anon_unplaced_off_bytes", cov.unplaced_off},
+      {"anon_fallback_bytes", cov.placed_off},
   };
   size_t nf = sizeof f / sizeof f[0];
   int json = hm_C.stats_json;

@@ -24,10 +24,11 @@ import { sysRootFlag } from './paths';
 /** Help text. */
 export const help = `usage: hmsdk run [options] -- COMMAND [ARGS...]
 
-Run COMMAND with hmsdk's preload library: every allocation of --min-size or
-more gets its own mapping, bound to the chosen nodes; smaller ones stay with
-glibc. No code changes; child processes inherit the placement (LD_PRELOAD
-and HMSDK_CONF are in their environment). hmsdk run execs COMMAND in its
+Run COMMAND with hmsdk's preload library: every malloc-family block (small
+ones from node-bound arenas, large ones as their own placed mappings) and
+every private anonymous mapping the program makes itself (jemalloc, pymalloc,
+the V8 heap) is placed on the chosen nodes. No code changes; child processes
+inherit the placement (LD_PRELOAD and HMSDK_CONF are in their environment). hmsdk run execs COMMAND in its
 own process: same pid, process group, stdio and exit status, each signal
 once. A static COMMAND gets the task memory policy instead (numactl-style).
 
@@ -39,7 +40,12 @@ options:
   --weighted [N:W,...]    userspace weighted stripe; without pairs the weights
                           come from the policy engine (hmsdk weights)
   --stripe SIZE           stripe unit of --weighted (default 2MiB)
-  --min-size SIZE         placement threshold (default 1MiB; >= 4KiB)
+  --min-size SIZE         blocks smaller than SIZE stay with glibc (default 0:
+                          every block is placed)
+  --no-maps               leave the program's own anonymous mmaps unplaced
+  --maps-min SIZE         place only own mappings of at least SIZE
+  --expect PCT            warn at exit when less than PCT% of the program's
+                          anonymous memory is on the target (default 95; 0 off)
   --cap SIZE              limit on live placed bytes
   --overflow MODE         cap reached or node full: fail (NULL/ENOMEM) |
                           fallback (glibc, default) | interleave (all nodes)
@@ -63,9 +69,9 @@ examples:
   hmsdk run --tier exmem --cap 2GiB --overflow fallback --stats -- node batch.js
   hmsdk run --tier exmem --print-env   # then: env $(hmsdk run ... --print-env) CMD
 
-Node.js programs: Buffers and ArrayBuffers of --min-size or more are placed
-(V8 allocates their backing stores with calloc/malloc); the V8 heap itself is
-not (it maps its own pages). NODE_OPTIONS is left alone.`;
+Node.js programs: Buffers and ArrayBuffers (calloc/malloc) and the V8 heap
+(V8's own mmaps) are placed. Thread stacks, file mappings and the page cache
+are left alone. NODE_OPTIONS is left alone.`;
 
 /** Parse a size flag ("1MiB", "512M", "4096"; binary units) or throw a UsageError naming the flag. */
 export function sizeFlag(text: string, flag: string): number {
@@ -101,6 +107,9 @@ export async function run(argv: string[]): Promise<number> {
     overflow: { type: 'string' },
     populate: { type: 'boolean' },
     reserve: { type: 'string' },
+    'no-maps': { type: 'boolean' },
+    'maps-min': { type: 'string' },
+    expect: { type: 'string' },
     stats: { type: 'boolean' },
     'stats-file': { type: 'string' },
     'stats-json': { type: 'boolean' },
@@ -139,6 +148,13 @@ export async function run(argv: string[]): Promise<number> {
     opts.overflow = o as RunOptions['overflow'];
   }
   opts.populate = flags.populate === true;
+  if (flags['no-maps'] === true) opts.maps = false;
+  if (flags['maps-min'] !== undefined) opts.mapsMin = sizeFlag(String(flags['maps-min']), '--maps-min');
+  if (flags.expect !== undefined) {
+    const e = String(flags.expect).replace(/%$/, '');
+    if (!/^\d{1,3}$/.test(e) || Number(e) > 100) throw new UsageError(`--expect takes a percentage 0..100, got '${flags.expect}'`);
+    opts.expect = Number(e);
+  }
   opts.stats = flags.stats === true;
   if (flags['stats-file'] !== undefined) opts.statsFile = String(flags['stats-file']);
   opts.statsJson = flags['stats-json'] === true;

@@ -39,6 +39,12 @@ export interface RunOptions {
   overflow?: 'fail' | 'fallback' | 'interleave';
   populate?: boolean;
   reserve?: number;
+  /** Place the program's own anonymous mappings (default true). */
+  maps?: boolean;
+  /** ... of at least this length. */
+  mapsMin?: number;
+  /** Percent of anonymous memory expected on the target; less prints one line at exit (0: never). */
+  expect?: number;
   stats?: boolean;
   statsFile?: string;
   statsJson?: boolean;
@@ -102,10 +108,7 @@ export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
     for (const w of plan.warnings) notes.push(`policy engine: ${w}`);
   }
   const kv: string[] = [];
-  if (opts.minSize !== undefined) {
-    if (opts.minSize < 4096) throw new PreloadConfError('minSize', '--min-size must be at least 4KiB');
-    kv.push(`threshold=${opts.minSize}`);
-  }
+  if (opts.minSize !== undefined) kv.push(`threshold=${opts.minSize}`);
   if (policy === 'weighted') kv.push(`weights=${nodes.map((id) => `${id}:${weights![id]}`).join(',')}`);
   else kv.push(`nodes=${nodes.join(',')}`, `policy=${policy}`);
   if (opts.stripe !== undefined) kv.push(`stripe=${opts.stripe}`);
@@ -116,6 +119,15 @@ export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
   if (opts.overflow) kv.push(`overflow=${opts.overflow}`);
   if (opts.populate) kv.push('populate=1');
   if (opts.reserve !== undefined) kv.push(`reserve=${opts.reserve}`);
+  if (opts.maps === false) kv.push('maps=0');
+  if (opts.mapsMin !== undefined) {
+    if (opts.maps === false) throw new PreloadConfError('mapsMin', '--maps-min conflicts with --no-maps');
+    kv.push(`maps_min=${opts.mapsMin}`);
+  }
+  if (opts.expect !== undefined) {
+    if (!Number.isInteger(opts.expect) || opts.expect < 0 || opts.expect > 100) throw new PreloadConfError('expect', `--expect takes a percentage 0..100, got ${opts.expect}`);
+    kv.push(`expect=${opts.expect}`);
+  }
   if (opts.stats || opts.statsFile) kv.push('stats=exit');
   if (opts.statsFile) {
     if (opts.statsFile.includes(',')) throw new PreloadConfError('statsFile', '--stats-file: the path must not contain a comma');
