@@ -84,20 +84,20 @@ uint64_t hm_arena_bytes(void) { return __atomic_load_n(&arena_total, __ATOMIC_RE
 
 /* ---- classes ---------------------------------------------------------- */
 
-/* 16-byte steps to 128 B, then 8 classes per power of two: a block wastes
- * at most 1/8 of its slot (a 4 KiB database page with its header, 4.2 KB,
- * takes 4.5 KiB, not 5 KiB). */
+/* 16-byte steps to 1 KiB, then 32 classes per power of two: a block
+ * wastes at most 1/32 of its slot above 1 KiB (a 4 KiB database page with
+ * its header, 4368 B, takes 4480 B). Every power of two is a class. */
 static int size_class(size_t size) {
-  if (size <= 128) return size == 0 ? 0 : (int)((size + 15) / 16) - 1;
+  if (size <= 1024) return size == 0 ? 0 : (int)((size + 15) / 16) - 1;
   size_t s = size - 1;
   int p = 63 - __builtin_clzll(s); /* size in (2^p, 2^(p+1)] */
-  return 8 + (p - 7) * 8 + (int)((s - ((size_t)1 << p)) >> (p - 3));
+  return 64 + (p - 10) * 32 + (int)((s - ((size_t)1 << p)) >> (p - 5));
 }
 
 size_t hm_small_class_size(int cls) {
-  if (cls < 8) return (size_t)(cls + 1) * 16;
-  int k = cls - 8, p = 7 + k / 8;
-  return ((size_t)1 << p) + (size_t)((k % 8) + 1) * ((size_t)1 << (p - 3));
+  if (cls < 64) return (size_t)(cls + 1) * 16;
+  int k = cls - 64, p = 10 + k / 32;
+  return ((size_t)1 << p) + (size_t)((k % 32) + 1) * ((size_t)1 << (p - 5));
 }
 
 int hm_small_class(size_t size, size_t align) {

@@ -3,7 +3,7 @@
  *
  * Each placement carves chunks (extents of HM_CHUNK_BYTES, bound once)
  * into spans of HM_SPAN_BYTES; a span serves one size class (16-byte steps
- * to 128 B, then 8 classes per power of two up to 32 KiB) and tracks its
+ * to 1 KiB, then 32 classes per power of two up to 32 KiB) and tracks its
  * slots in a bitmap. All of that lives in metadata memory (hm_meta), never
  * inside a block: a write into a freed block (a late native write, a stray
  * pointer) can change only that block's bytes, never the allocator.
@@ -29,7 +29,7 @@
 #define HM_SMALL_MAX (32 * 1024)
 #define HM_CHUNK_BYTES (2 * 1024 * 1024)
 #define HM_SPAN_BYTES (128 * 1024)
-#define HM_NCLASSES 72
+#define HM_NCLASSES 224
 
 struct hm_place;
 struct hm_chunk;

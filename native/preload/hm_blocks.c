@@ -18,8 +18,8 @@
  * small mallocs cost no system call and no mapping each. free() finds a
  * slot from its bare pointer with the arena's lock-free address index.
  *
- * `cap` limits the live placed bytes (slot sizes; mapping lengths with
- * headers for the rest):
+ * `cap` limits the live placed bytes (slot sizes; for the rest the pages a
+ * block can use, header included):
  * a compare-and-swap reserves them, release gives them back. A refused
  * block (cap, node full, mbind or populate error) follows the overflow
  * policy: fail (NULL, errno ENOMEM), fallback (glibc), interleave (an
@@ -179,8 +179,7 @@ static void charge_place(const hm_place *pl, uint64_t bytes, int sign) {
 
 static void charge_nodes(const struct hm_hdr *h, int sign) {
   if (h->extent) {
-    const hm_extent *e = h->extent;
-    charge_place(e->pl, e->len, sign);
+    charge_place(((const hm_extent *)h->extent)->pl, (uint64_t)h->charge_pages * hm_pagesize, sign);
     return;
   }
   /* A stripe: recompute its layout (deterministic in the length). */
@@ -252,7 +251,7 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
   size_t ps = hm_pagesize;
   *fallback = 0;
   int layout = align <= HM_HDR_OFF ? HM_LAYOUT_STD : HM_LAYOUT_ALIGNED;
-  if (size > ((size_t)1 << 46) || align > ((size_t)1 << 30)) {
+  if (size > ((size_t)1 << 43) || align > ((size_t)1 << 30)) { /* charge_pages fits 32 bits */
     atomic_fetch_add(&hm_st_fail, 1);
     errno = ENOMEM;
     return NULL;
@@ -260,24 +259,25 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
   /* ALIGNED: [header page][user...]; alignments above a page get room to
    * move the user pointer up within the mapping. */
   size_t need = layout == HM_LAYOUT_STD ? HM_HDR_OFF + size : ps + round_up(size ? size : 1, ps) + (align > ps ? align : 0);
-  /* With a cap, a block must charge exactly what cap_take reserved: its own
-   * length class. Without one it may reuse an extent up to twice as long. */
-  unsigned flags = (zero ? HM_F_ZERO : 0) | (hm_C.populate ? HM_F_POPULATE : 0) | (hm_C.cap ? HM_F_EXACT : 0);
+  unsigned flags = (zero ? HM_F_ZERO : 0) | (hm_C.populate ? HM_F_POPULATE : 0);
   int kind = HM_KIND_TARGET;
   hm_extent *ext = NULL;
   char *base = NULL;
-  size_t len = hm_C.policy == HM_POL_WEIGHTED ? hm_round_pages(need) : hm_extent_length(need);
+  /* A block charges (to the cap and the per-node counts) the pages it can
+   * use, not its mapping's length class: a reused extent may be longer,
+   * but the program never touches past its request. */
+  size_t charge = hm_round_pages(need), len = charge;
   const char *why = NULL;
-  if (!cap_take(len)) {
+  if (!cap_take(charge)) {
     why = "cap";
     atomic_fetch_add(&hm_st_capfull, 1);
   } else if (hm_C.policy == HM_POL_WEIGHTED) {
-    if (!(base = map_stripe(len, &why))) cap_give(len);
+    if (!(base = map_stripe(len, &why))) cap_give(charge);
   } else {
     hm_err e = {.node = -1};
     ext = hm_extent_get(target, need, flags, &e);
     if (!ext) {
-      cap_give(len);
+      cap_give(charge);
       why = refusal(&e);
     } else {
       base = ext->addr;
@@ -298,13 +298,7 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
       return NULL;
     }
     base = ext->addr;
-    len = ext->len;
     kind = HM_KIND_OVERFLOW;
-  }
-  if (ext && kind == HM_KIND_TARGET && ext->len > len) {
-    /* A longer cached extent (no cap: see the flags): count what it holds. */
-    uint64_t v = atomic_fetch_add(&hm_st_live, ext->len - len) + (ext->len - len);
-    hm_peak_max(&hm_st_peak, v);
   }
   if (ext) len = ext->len;
   uintptr_t user = (uintptr_t)base + (layout == HM_LAYOUT_STD ? HM_HDR_OFF : ps);
@@ -314,17 +308,19 @@ void *hm_block_place(size_t size, size_t align, int zero, int *fallback) {
   h->maplen = len;
   h->usable = len - (user - (uintptr_t)base);
   h->user = user;
-  h->kind = (uint32_t)kind;
-  h->layout = (uint32_t)layout;
+  h->kind = (uint16_t)kind;
+  h->layout = (uint16_t)layout;
+  h->charge_pages = (uint32_t)(charge / ps);
   h->extent = ext;
   hm_header_seal(h);
   atomic_fetch_add_explicit(&hm_st_count, 1, memory_order_relaxed);
   if (kind == HM_KIND_OVERFLOW) {
-    uint64_t v = atomic_fetch_add(&hm_st_ovf_live, len) + len;
+    uint64_t v = atomic_fetch_add(&hm_st_ovf_live, charge) + charge;
     hm_peak_max(&hm_st_ovf_peak, v);
     atomic_fetch_add(&hm_st_ovf_count, 1);
   }
   charge_nodes(h, +1);
+  hm_coverage_note(charge);
   if (hm_C.verbose >= 2) log_place(kind == HM_KIND_TARGET ? "placed" : "overflow interleave", size, len);
   return (void *)user;
 }
@@ -333,8 +329,9 @@ void hm_block_release(struct hm_hdr *h) {
   struct hm_hdr copy = *h;
   h->magic = 0;
   charge_nodes(&copy, -1);
-  if (copy.kind == HM_KIND_TARGET) cap_give(copy.maplen);
-  else atomic_fetch_sub(&hm_st_ovf_live, copy.maplen);
+  uint64_t charge = (uint64_t)copy.charge_pages * hm_pagesize;
+  if (copy.kind == HM_KIND_TARGET) cap_give(charge);
+  else atomic_fetch_sub(&hm_st_ovf_live, charge);
   atomic_fetch_add_explicit(&hm_st_frees, 1, memory_order_relaxed);
   if (copy.extent) hm_extent_put(copy.extent);
   else hm_unmap((void *)copy.base, copy.maplen);

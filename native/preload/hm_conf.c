@@ -234,7 +234,7 @@ int hm_conf_parse(const char *text, hm_conf *c, char *err, size_t cap) {
   memcpy(buf, text, len + 1);
   memset(c, 0, sizeof *c);
   c->threshold = 0;
-  c->maps = 1;
+  c->maps = -1; /* 1, or 0 with a cap (see below) */
   c->expect = 95;
   c->expect_min = 32u << 20;
   c->policy = -1;
@@ -302,6 +302,10 @@ int hm_conf_parse(const char *text, hm_conf *c, char *err, size_t cap) {
   }
   if (c->nnodes == 0) return fail(err, cap, "'nodes' (or 'weights') is required", off);
   if (c->policy == -1) c->policy = HM_POL_BIND;
+  /* A cap counts blocks; the program's own mappings cannot be counted (their
+   * length says nothing about their pages), so with a cap they stay where
+   * the kernel puts them unless maps=1 asks otherwise. */
+  if (c->maps < 0) c->maps = c->cap ? 0 : 1;
   if (c->stripe && c->policy != HM_POL_WEIGHTED) return fail(err, cap, "'stripe' needs policy=weighted", off);
   return 0;
 }

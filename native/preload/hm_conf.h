@@ -44,7 +44,7 @@ typedef struct hm_conf {
   uint64_t reserve; /* used when reserve_set; else the core's reserve rule */
   int reserve_set;
   int populate;
-  int maps;          /* place the program's own anonymous mmaps (hm_mmap.c) */
+  int maps;          /* place the program's own anonymous mmaps (hm_mmap.c); default 1, 0 with a cap */
   uint64_t maps_min; /* ... of at least this length */
   int expect;        /* percent of anonymous memory expected on the target (hm_coverage.c) */
   uint64_t expect_min; /* ... checked once the process has this much */

@@ -11,11 +11,19 @@
  * blocks below the threshold or refused by the cap); a placed mapping's
  * pages off the target fell back because the target was full.
  *
- * Runs in the exit path and in a signal handler: open/read/close only, a
- * static buffer, no malloc (the caller serialises: exit, or the one
- * stats signal).
+ * When: a program's peak is rarely its state at exit (python frees its
+ * objects before exit handlers run), so the library also reads numa_maps
+ * each time the memory it has seen mapped (the program's own anonymous
+ * mappings, placed or not, and placed blocks) doubles past expect_min, and
+ * keeps the reading with the most anonymous memory; the exit line reports
+ * that one.
+ *
+ * Runs inside mmap, malloc, the exit path and a signal handler:
+ * open/read/close only, a static buffer guarded by a flag (a reading that
+ * finds it busy is skipped), no malloc.
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +31,10 @@
 #include "hm_preload.h"
 
 static char buf[65536];
+static _Atomic int reading;         /* buf in use */
+static _Atomic uint64_t seen_bytes; /* mapped memory seen so far */
+static _Atomic uint64_t next_reading; /* seen_bytes that triggers the next reading */
+static hm_coverage peak;            /* the reading with the largest total (guarded by `reading`) */
 
 static int is_target(int node) {
   for (int i = 0; i < hm_C.nnodes; i++)
@@ -68,8 +80,13 @@ static void take_line(const char *line, hm_coverage *c) {
 
 int hm_coverage_read(hm_coverage *c) {
   memset(c, 0, sizeof *c);
+  int idle = 0;
+  if (!atomic_compare_exchange_strong(&reading, &idle, 1)) return -1;
   int fd = open("/proc/self/numa_maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    atomic_store(&reading, 0);
+    return -1;
+  }
   size_t have = 0;
   for (;;) {
     ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
@@ -87,13 +104,26 @@ int hm_coverage_read(hm_coverage *c) {
     if (have == sizeof buf - 1) have = 0; /* a line longer than the buffer: drop it */
   }
   close(fd);
+  if (c->total > peak.total) peak = *c;
+  atomic_store(&reading, 0);
   return 0;
+}
+
+void hm_coverage_note(uint64_t bytes) {
+  uint64_t seen = atomic_fetch_add_explicit(&seen_bytes, bytes, memory_order_relaxed) + bytes;
+  uint64_t next = atomic_load_explicit(&next_reading, memory_order_relaxed);
+  if (!hm_C.expect || seen < next || seen < hm_C.expect_min) return;
+  if (!atomic_compare_exchange_strong(&next_reading, &next, seen * 2)) return;
+  hm_coverage c;
+  hm_coverage_read(&c);
 }
 
 void hm_coverage_check(void) {
   if (!hm_C.expect) return;
   hm_coverage c;
-  if (hm_coverage_read(&c) != 0 || c.total < hm_C.expect_min || c.total == 0) return;
+  hm_coverage_read(&c); /* at exit: the last reading, kept if it is the peak */
+  c = peak;
+  if (c.total < hm_C.expect_min || c.total == 0) return;
   uint64_t pct = c.on_target * 100 / c.total;
   if (pct >= (uint64_t)hm_C.expect) return;
   char a[24], t[24], asked[24], off1[24], off2[24], nodes[64];
@@ -112,6 +142,6 @@ void hm_coverage_check(void) {
   nodes[n] = 0;
   const char *why_unplaced = hm_C.threshold ? " MiB in memory no placement reached (blocks below the threshold stay with glibc; raw system calls; thread stacks; memory from before start-up)"
                                             : " MiB in memory no placement reached (raw system calls; thread stacks; memory from before start-up; blocks the cap or a full node sent to glibc)";
-  hm_say(a, "% of this process's anonymous memory (", t, " MiB) is on node ", nodes, ", asked ", asked, "%: ", off1, why_unplaced, "; ", off2,
+  hm_say(a, "% of this process's anonymous memory (", t, " MiB, at its peak) is on node ", nodes, ", asked ", asked, "%: ", off1, why_unplaced, "; ", off2,
          " MiB of placed memory fell back to other nodes (target full)");
 }

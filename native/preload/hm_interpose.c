@@ -1,28 +1,30 @@
 /*
  * hm_interpose: transparent placement, the interposition layer. An
- * LD_PRELOAD library that puts the large allocations of an unmodified
- * program on chosen NUMA nodes and leaves every other allocation to glibc.
+ * LD_PRELOAD library that puts the allocations of an unmodified program on
+ * chosen NUMA nodes (the mmap family is hm_mmap.c).
  * It is thin: what a placed block is and how it is made, reused and
  * accounted lives in the shared core (native/core, via hm_blocks.c);
  * HMSDK_CONF is parsed by hm_conf.c; statistics are hm_report.c.
  *
  * Interposed: malloc, calloc, realloc, reallocarray, free, posix_memalign,
  * aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size (C++
- * new/delete end up here too). A request below the configured threshold is
- * a size compare and a tail call to glibc's function, found with
- * dlsym(RTLD_NEXT): no lock, no atomic, no counter (free: a page-offset
- * test and a range test, then a tail call). A request at or above the
- * threshold is *placed* (hm_block_place) behind a 64-byte header that lets
- * free, realloc and malloc_usable_size recognise it later.
+ * new/delete end up here too). A request at or above the threshold (by
+ * default every request) is *placed*: up to HM_SMALL_MAX bytes as a slot of
+ * the core's arena (hm_small_place; free finds it by the arena's address
+ * index), above that behind a 64-byte header that lets free, realloc and
+ * malloc_usable_size recognise it later (hm_block_place). A request below
+ * the threshold is a size compare and a tail call to glibc's function,
+ * found with dlsym(RTLD_NEXT).
  *
  * Bootstrap
  * ---------
  * dlsym itself may call calloc/malloc. While the real functions are being
  * resolved, requests are served from a small static bump buffer (never
  * freed: free() recognises the buffer's address range and ignores it). The
- * configuration is parsed in the library constructor (environ is valid
- * there); until then the threshold is "infinite" and everything passes
- * through.
+ * configuration is parsed at start-up: the first mmap after libc set up
+ * environ (other libraries' constructors, which run before ours, map
+ * memory), else the library constructor; until then the threshold is
+ * "infinite" and everything passes through.
  *
  * Recognising our blocks ("is it ours")
  * -------------------------------------
@@ -170,6 +172,7 @@ static int resolve(void) {
 }
 
 static int g_active; /* placement configured and valid */
+static void start(void);
 /* Arena slots may exist (placement active and small blocks in range): free
  * asks the arena's index first. */
 static int g_small_live;
@@ -262,7 +265,22 @@ static void release(struct hm_hdr *h) {
 
 /* ------------------------------------------------------------ lifecycle */
 
-__attribute__((constructor)) static void hm_init(void) {
+/* Start-up, once: from the library's constructor, or earlier from the
+ * first mmap once libc has set up environ. The constructors of an
+ * LD_PRELOAD library run after those of the program's own libraries, and
+ * those (jemalloc's, for one) already map memory. */
+static _Atomic int g_start_state; /* 0 not yet, 1 running, 2 done */
+
+void hm_preload_start(void) {
+  int expected = 0;
+  if (!environ || !atomic_compare_exchange_strong(&g_start_state, &expected, 1)) return;
+  start();
+  atomic_store(&g_start_state, 2);
+}
+
+__attribute__((constructor)) static void hm_init(void) { hm_preload_start(); }
+
+static void start(void) {
   resolve();
   const char *env = getenv("HMSDK_CONF");
   if (!env) return;

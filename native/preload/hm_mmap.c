@@ -31,6 +31,7 @@
  * mmap to the symbol mmap64: both symbols are defined here, by name. */
 #undef _FILE_OFFSET_BITS
 #include <errno.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 
@@ -39,7 +40,8 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-static int maps_on, maps_mode;
+static _Atomic int maps_on;
+static int maps_mode;
 static hm_nodemask maps_mask;
 
 int hm_mmap_init(void) {
@@ -58,12 +60,13 @@ int hm_mmap_init(void) {
   }
   for (int i = 0; i < n; i++) hm_mask_set(&maps_mask, hm_C.nodes[i]);
   if (!hm_mode_supported(maps_mode)) return -1;
-  maps_on = 1;
+  atomic_store_explicit(&maps_on, 1, memory_order_release);
   return 0;
 }
 
 static void place_mapping(void *p, size_t len, int flags) {
   if (!(flags & MAP_ANONYMOUS)) return;
+  hm_coverage_note(len);
   if ((flags & (MAP_SHARED | MAP_STACK | MAP_GROWSDOWN)) || len < hm_C.maps_min) {
     atomic_fetch_add_explicit(&hm_st_maps_skipped, 1, memory_order_relaxed);
     return;
@@ -79,8 +82,12 @@ static void place_mapping(void *p, size_t len, int flags) {
 }
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if (!atomic_load_explicit(&maps_on, memory_order_acquire)) hm_preload_start();
   void *p = hm_sys_mmap(addr, len, prot, flags, fd, (long)off);
-  if (maps_on && p != MAP_FAILED) place_mapping(p, len, flags);
+  if (p != MAP_FAILED) {
+    if (atomic_load_explicit(&maps_on, memory_order_relaxed)) place_mapping(p, len, flags);
+    else if (hm_C.expect && (flags & MAP_ANONYMOUS)) hm_coverage_note(len);
+  }
   return p;
 }
 

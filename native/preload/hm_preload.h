@@ -34,8 +34,9 @@ struct hm_hdr {
   size_t maplen;   /* mapping length */
   size_t usable;   /* bytes from the user pointer to the mapping's end */
   uintptr_t user;  /* the user pointer */
-  uint32_t kind;   /* HM_KIND_* */
-  uint32_t layout; /* HM_LAYOUT_* */
+  uint16_t kind;   /* HM_KIND_* */
+  uint16_t layout; /* HM_LAYOUT_* */
+  uint32_t charge_pages; /* pages charged to the cap and the node counts */
   void *extent;    /* the core extent, or NULL for a stripe mapping */
 };
 _Static_assert(sizeof(struct hm_hdr) == HM_HDR_OFF, "header is 64 bytes");
@@ -60,6 +61,9 @@ size_t hm_small_usable(const void *p);
 /* Called by hm_interpose.c to write the header of a new block. */
 void hm_header_seal(struct hm_hdr *h);
 
+/* hm_interpose.c: start-up (idempotent; a no-op until libc set environ). */
+void hm_preload_start(void);
+
 /* hm_mmap.c: 0, or -1 when the kernel refuses the mappings' policy mode. */
 int hm_mmap_init(void);
 
@@ -71,7 +75,11 @@ typedef struct hm_coverage {
   uint64_t placed_off;   /* off the target in placed mappings (fell back) */
 } hm_coverage;
 int hm_coverage_read(hm_coverage *c); /* 0, or -1 without /proc */
-/* One line on stderr when less than `expect`% is on the target. */
+/* Memory mapped through the library (placed or not): a reading each time
+ * it doubles past expect_min. */
+void hm_coverage_note(uint64_t bytes);
+/* At exit: one line on stderr when less than `expect`% of the peak
+ * reading is on the target. */
 void hm_coverage_check(void);
 
 /* hm_report.c */

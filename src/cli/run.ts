@@ -43,6 +43,7 @@ options:
   --min-size SIZE         blocks smaller than SIZE stay with glibc (default 0:
                           every block is placed)
   --no-maps               leave the program's own anonymous mmaps unplaced
+  --maps                  place them even with --cap (they are not capped)
   --maps-min SIZE         place only own mappings of at least SIZE
   --expect PCT            warn at exit when less than PCT% of the program's
                           anonymous memory is on the target (default 95; 0 off)
@@ -107,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     overflow: { type: 'string' },
     populate: { type: 'boolean' },
     reserve: { type: 'string' },
+    maps: { type: 'boolean' },
     'no-maps': { type: 'boolean' },
     'maps-min': { type: 'string' },
     expect: { type: 'string' },
@@ -148,6 +150,8 @@ export async function run(argv: string[]): Promise<number> {
     opts.overflow = o as RunOptions['overflow'];
   }
   opts.populate = flags.populate === true;
+  if (flags.maps === true && flags['no-maps'] === true) throw new UsageError('--maps and --no-maps are exclusive');
+  if (flags.maps === true) opts.maps = true;
   if (flags['no-maps'] === true) opts.maps = false;
   if (flags['maps-min'] !== undefined) opts.mapsMin = sizeFlag(String(flags['maps-min']), '--maps-min');
   if (flags.expect !== undefined) {

@@ -39,7 +39,7 @@ export interface RunOptions {
   overflow?: 'fail' | 'fallback' | 'interleave';
   populate?: boolean;
   reserve?: number;
-  /** Place the program's own anonymous mappings (default true). */
+  /** Place the program's own anonymous mappings (default: yes, but not with a cap). */
   maps?: boolean;
   /** ... of at least this length. */
   mapsMin?: number;
@@ -119,7 +119,7 @@ export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
   if (opts.overflow) kv.push(`overflow=${opts.overflow}`);
   if (opts.populate) kv.push('populate=1');
   if (opts.reserve !== undefined) kv.push(`reserve=${opts.reserve}`);
-  if (opts.maps === false) kv.push('maps=0');
+  if (opts.maps !== undefined) kv.push(`maps=${opts.maps ? 1 : 0}`);
   if (opts.mapsMin !== undefined) {
     if (opts.maps === false) throw new PreloadConfError('mapsMin', '--maps-min conflicts with --no-maps');
     kv.push(`maps_min=${opts.mapsMin}`);
