@@ -28,6 +28,9 @@
 //  13 churn         C program churning 64 KiB..4 MiB blocks: CPU under `hmsdk run` and
 //                   memkind memtier vs plain glibc (installs libmemkind0 as root)
 //  14 loop-rss      RSS over 1M s_malloc+s_free in one synchronous loop, and after yielding
+// whole programs (needs an EXMEM node: --vm):
+//  15 programs      node, python3, sqlite3, redis-server, memcached, an mmap user: CPU, peak
+//                   RSS and share on EXMEM under `hmsdk run` vs numactl --membind vs memtier
 //
 // --quick            tiny iteration counts: checks that every case runs (schema only)
 // --no-gib-history   case 10 without the "1 GiB of 4 KiB blocks live once" history
@@ -35,8 +38,9 @@
 // --held-limit SEC   time limit of each case 11 run and of the case in total (default 20);
 //                    a run stopped at the limit reports the extrapolated time
 //
-// --vm runs case 8 inside `hmsdk emulate --kernel 6.12` (cxl-expander preset)
-// and copies its JSON into the results directory.
+// --vm runs cases 8 and 15 inside `hmsdk emulate --kernel 6.12` (cxl-expander
+// preset) and copies their JSON into the results directory (--only picks
+// some of them).
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -44,7 +48,9 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss'];
+const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'programs'];
+/* Cases that need two tiers: run by --vm inside the emulator. */
+const VM_CASES = ['weighted', 'programs'];
 /* --only names that stand for several cases. */
 const GROUPS = { history: ['matrix', 'held', 'interference', 'churn', 'loop-rss'] };
 const SCHEMA = 'hmsdk-bench/1';
@@ -139,7 +145,7 @@ function newestVmResult(dir) {
   try {
     const doc = JSON.parse(fs.readFileSync(path.join(dir, files[0].f), 'utf8'));
     if (doc.schema !== SCHEMA) return undefined;
-    return { file: files[0].f, date: doc.date, kernel: doc.env.emulateKernel, rows: doc.rows.filter((r) => r.case === 8) };
+    return { file: files[0].f, date: doc.date, kernel: doc.env.emulateKernel, rows: doc.rows.filter((r) => VM_CASES.some((n) => CASES.indexOf(n) + 1 === r.case)) };
   } catch {
     return undefined;
   }
@@ -176,7 +182,7 @@ function runVm() {
     'node',
     path.join(root, 'bench', 'run.js'),
     '--only',
-    'weighted',
+    (opts.only ?? VM_CASES).join(','),
     ...(opts.quick ? ['--quick'] : []),
   ];
   log(`starting the VM (${preset}, Linux ${opts.kernel}; QEMU TCG, 1-2 min): node ${args.join(' ')}`);
@@ -232,6 +238,7 @@ async function main() {
     interference: require('./cases/interference').interference,
     churn: require('./cases/preload-churn').preloadChurn,
     'loop-rss': require('./cases/loop-rss').loopRss,
+    programs: require('./cases/programs').programs,
   };
   const run = opts.only ?? CASES;
   log(`${opts.quick ? 'QUICK mode, ' : ''}cases: ${run.join(', ')}; node ${process.version}, ${os.cpus().length} CPUs, memory nodes ${topo.nodes.map((n) => n.id).join(',')}`);

@@ -112,8 +112,8 @@ describe('contract: HMSDK_CONF keys', () => {
       for (const m of conf.matchAll(/(?:^|,)([a-z_]+)=/g)) used.add(m[1] as string);
     }
     for (const k of used) expect(tableKeys, `key ${k}`).toContain(k);
-    // the keys hmsdk run never writes: an alias and three preload-only settings
-    expect(tableKeys.filter((k) => !used.has(k)).sort()).toEqual(['expect_min', 'fallback_nodes', 'min_size', 'stats_signal']);
+    // the keys hmsdk run never writes: an alias and four preload-only settings
+    expect(tableKeys.filter((k) => !used.has(k)).sort()).toEqual(['cache', 'expect_min', 'fallback_nodes', 'min_size', 'stats_signal']);
   });
 
   it.each(

@@ -230,7 +230,7 @@ void hm_extent_put(hm_extent *e) {
   uint64_t now = hm_now_ns();
   pthread_mutex_lock(&pl->lock);
   cache_push(c, e, now);
-  while (c->bytes > HM_CACHE_BYTES) {
+  while (c->bytes > (c->limit ? c->limit : HM_CACHE_BYTES)) {
     hm_extent *old = c->lru_oldest;
     cache_unlink(c, old);
     old->bin_next = evicted;
@@ -239,6 +239,12 @@ void hm_extent_put(hm_extent *e) {
   decay_one(c, now, &evicted);
   pthread_mutex_unlock(&pl->lock);
   drop_chain(evicted);
+}
+
+void hm_extent_cache_limit(hm_place *pl, uint64_t bytes) {
+  pthread_mutex_lock(&pl->lock);
+  pl->cache.limit = bytes ? bytes : 1; /* 1: nothing fits, nothing is kept */
+  pthread_mutex_unlock(&pl->lock);
 }
 
 void hm_extent_discard(hm_extent *e) {

@@ -70,6 +70,7 @@ typedef struct hm_cache {
   hm_extent *bins[HM_CACHE_BINS];
   hm_extent *lru_newest, *lru_oldest;
   uint64_t bytes;
+  uint64_t limit; /* bytes kept at most; 0 = HM_CACHE_BYTES */
 } hm_cache;
 
 /* An extent of at least `size` bytes under pl (from the cache or fresh).
@@ -82,6 +83,11 @@ void hm_extent_put(hm_extent *e);
 /* Give an extent's pages back to the kernel but keep the mapping (its
  * bytes become promises again): before an idle chunk waits in the cache. */
 void hm_extent_discard(hm_extent *e);
+
+/* Bound pl's cache to `bytes` (0: keep nothing). Cached extents hold
+ * resident memory: a whole program (the preload) keeps less than an SDK
+ * user who asked for reuse. */
+void hm_extent_cache_limit(struct hm_place *pl, uint64_t bytes);
 
 /* Unmap now and give its capacity back. */
 void hm_extent_drop(hm_extent *e);

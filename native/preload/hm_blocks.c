@@ -4,7 +4,9 @@
  * bind / preferred / interleave: every block is an extent of the target
  * placement (native/core/hm_extent.h), so a freed block's mapping is
  * reused by the next block of its length class (no mmap, mbind or munmap
- * on a churn of large blocks), cached mappings decay after ~10 s, and a
+ * on a churn of large blocks; the cache holds `cache` bytes, 8 MiB by
+ * default: a whole program should not keep tens of MiB of freed memory
+ * resident), cached mappings decay after ~10 s, and a
  * strict (bind) block is charged to its nodes' capacity before any of its
  * pages can fault, lazy or populated: a full node gives ENOMEM here, which
  * becomes the overflow policy, never an OOM kill.
@@ -13,7 +15,7 @@
  * like the kernel's weighted interleave it falls back when a node is full.
  *
  * Small blocks (<= HM_SMALL_MAX) are slots of the core's arena under the
- * same placement (weighted: the kernel's interleave, see hm_blocks_init):
+ * non-strict form of the placement (see small_pl):
  * chunks of 2 MiB bound once, slot bitmaps in metadata, so a program's
  * small mallocs cost no system call and no mapping each. free() finds a
  * slot from its bare pointer with the arena's lock-free address index.
@@ -41,8 +43,14 @@
 #include "hm_preload.h"
 
 static hm_place *target, *overflow_pl;
-/* Where small blocks go: the target, or for weighted (a stripe needs a
- * mapping) the kernel's weighted interleave, else plain interleave. */
+/* Where small blocks go: the target's nodes, non-strict (bind becomes
+ * preferred; weighted, whose stripe needs a mapping per block, the
+ * kernel's weighted interleave or plain interleave). A strict arena
+ * populates each 2 MiB chunk when it is made, so every span a size class
+ * starts is resident at once: a program with a hundred distinct small
+ * sizes would carry a hundred mostly empty 128 KiB spans. Lazy chunks cost
+ * only the pages slots use, and a full node falls back page by page
+ * instead of failing (the exit line counts those pages). */
 static hm_place *small_pl;
 
 /* Stripe layouts are computed into one buffer (4096 segments do not fit
@@ -121,13 +129,15 @@ int hm_blocks_init(void) {
     hm_say("too many placements; memory placement disabled");
     return -1;
   }
-  small_pl = target;
-  if (hm_C.policy == HM_POL_WEIGHTED) {
-    int wmode = hm_mode_supported(HM_MPOL_WEIGHTED_INTERLEAVE) ? HM_MPOL_WEIGHTED_INTERLEAVE : HM_MPOL_INTERLEAVE;
-    if (!(small_pl = placement(wmode, hm_C.nodes, hm_C.nnodes))) {
-      hm_say("too many placements; memory placement disabled");
-      return -1;
-    }
+  /* Small blocks: the non-strict form of the policy (see small_pl). */
+  int smode = mode;
+  if (hm_C.policy == HM_POL_WEIGHTED)
+    smode = hm_mode_supported(HM_MPOL_WEIGHTED_INTERLEAVE) ? HM_MPOL_WEIGHTED_INTERLEAVE : HM_MPOL_INTERLEAVE;
+  else if (mode == HM_MPOL_BIND)
+    smode = hm_C.nnodes > 1 && hm_mode_supported(HM_MPOL_PREFERRED_MANY) ? HM_MPOL_PREFERRED_MANY : HM_MPOL_PREFERRED;
+  if (!(small_pl = placement(smode, hm_C.nodes, smode == HM_MPOL_PREFERRED ? 1 : hm_C.nnodes))) {
+    hm_say("too many placements; memory placement disabled");
+    return -1;
   }
   /* Overflow interleave spreads over the fallback and the configured nodes,
    * listed once each in id order (a mask's order). */
@@ -142,6 +152,9 @@ int hm_blocks_init(void) {
     hm_say("too many placements; memory placement disabled");
     return -1;
   }
+  hm_place *pls[] = {target, small_pl, overflow_pl};
+  for (size_t i = 0; i < sizeof pls / sizeof pls[0]; i++)
+    if (pls[i]) hm_extent_cache_limit(pls[i], hm_C.cache);
   pthread_atfork(fork_prepare, fork_release, fork_release);
   return 0;
 }

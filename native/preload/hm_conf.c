@@ -50,6 +50,7 @@ static const key KEYS[] = {
     {"maps_min", K_BYTES, 16, F(maps_min), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
     {"expect", K_UINT, 17, F(expect), 0, 100, 0, 0, "a percentage 0..100"},
     {"expect_min", K_BYTES, 18, F(expect_min), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
+    {"cache", K_BYTES, 19, F(cache), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -237,6 +238,7 @@ int hm_conf_parse(const char *text, hm_conf *c, char *err, size_t cap) {
   c->maps = -1; /* 1, or 0 with a cap (see below) */
   c->expect = 95;
   c->expect_min = 32u << 20;
+  c->cache = 8u << 20;
   c->policy = -1;
   c->overflow = HM_OVF_FALLBACK;
   c->stats_signal = SIGUSR2;

@@ -48,6 +48,7 @@ typedef struct hm_conf {
   uint64_t maps_min; /* ... of at least this length */
   int expect;        /* percent of anonymous memory expected on the target (hm_coverage.c) */
   uint64_t expect_min; /* ... checked once the process has this much */
+  uint64_t cache;      /* freed large blocks kept for reuse, per placement */
 } hm_conf;
 
 /* Parse `text` into *c. 0, or -1 with one line (no newline) in err. */

@@ -1,0 +1,159 @@
+'use strict';
+// Case 15 — whole programs: node, python3, sqlite3, redis-server, memcached
+// and an mmap-based program (bench/lib/programs.js) each placed on the
+// EXMEM node three ways, side by side in one run:
+//   numactl  `numactl --membind=<exmem>` (the zero-overhead reference);
+//   hmsdk    the preload with the configuration `hmsdk run --tier exmem`
+//            builds (its --print-env), default settings; the program's own
+//            CPU time, without the launcher's: `hmsdk run` execs in place,
+//            so its Node start-up would be counted into the program's
+//            utime, and it is measured apart (`launcher` row);
+//   memtier  memkind's libmemtier.so (Debian libmemkind0) with
+//            MEMKIND_MEM_TIERS='KIND:DAX_KMEM,RATIO:1' and
+//            MEMKIND_DAX_KMEM_NODES=<exmem>: every allocation to the node.
+// Per program and variant: CPU time (utime + stime at the moment it holds
+// its data), peak RSS (VmHWM) and the share of its anonymous memory on the
+// EXMEM node, all from /proc. Repetitions rotate the order; ratios are per
+// repetition against that repetition's numactl run. Targets (issue 16):
+// hmsdk CPU ≤ 1.2× and memory ≤ 1.1× numactl. Needs a node of each tier:
+// run it in the VM (`node bench/run.js --vm`); on one node it reports a
+// skipped row. Under QEMU these are the emulator's CPU costs, not a tier's
+// speed.
+const fs = require('node:fs');
+const path = require('node:path');
+const { execFileSync, spawnSync } = require('node:child_process');
+const { makeRow, skippedRow } = require('../lib/rows');
+const { summarize } = require('../lib/stats');
+const { fmtRatio } = require('../lib/fmt');
+const { programs, runUnder } = require('../lib/programs');
+
+const CASE = 15;
+
+function memtierPath() {
+  try {
+    const files = execFileSync('dpkg', ['-L', 'libmemkind0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+    return files.find((f) => /\/libmemtier\.so(\.\d+)*$/.test(f) && fs.existsSync(f)) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The environment `hmsdk run --tier exmem` would give the program. */
+function hmsdkEnv(root) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'hmsdk.js'), 'run', '--tier', 'exmem', '--print-env'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`hmsdk run --print-env: ${r.stderr}`);
+  const env = {};
+  for (const line of r.stdout.trim().split('\n')) {
+    const i = line.indexOf('=');
+    env[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return env;
+}
+
+/** CPU ms `hmsdk run` itself costs before the program starts (its Node start-up). */
+function launcherCpuMs(root, reps) {
+  const out = [];
+  for (let i = 0; i < reps; i++) {
+    const r = spawnSync(process.execPath, [path.join(root, 'bin', 'hmsdk.js'), 'run', '--tier', 'exmem', '--', 'sh', '-c', 'cut -d" " -f14,15 /proc/$$/stat'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`hmsdk run -- sh: ${r.stderr}`);
+    const [u, s] = r.stdout.trim().split(' ').map(Number);
+    out.push(((u + s) * 1000) / 100);
+  }
+  return out;
+}
+
+async function programsCase(ctx) {
+  const topo = ctx.h.readTopology();
+  const exmem = topo.exmemNodes[0];
+  if (exmem === undefined) {
+    return [
+      skippedRow({ id: 'programs-hmsdk-vs-numactl-cpu', case: CASE, what: 'whole programs under hmsdk run vs numactl --membind', kind: 'time', note: 'needs an EXMEM node: run in the VM (node bench/run.js --vm)' }),
+    ];
+  }
+  const reps = ctx.quick ? 1 : 3;
+  const base = { ...process.env };
+  for (const k of ['LD_PRELOAD', 'HMSDK_CONF', 'NODE_OPTIONS']) delete base[k];
+  const memtier = memtierPath();
+  const variants = {
+    numactl: { launcher: ['numactl', `--membind=${exmem}`], env: base },
+    hmsdk: { launcher: [], env: { ...base, ...hmsdkEnv(ctx.root) } },
+  };
+  if (memtier) {
+    variants.memtier = { launcher: [], env: { ...base, LD_PRELOAD: memtier, MEMKIND_MEM_TIERS: 'KIND:DAX_KMEM,RATIO:1', MEMKIND_DAX_KMEM_NODES: String(exmem) } };
+  }
+  const keys = Object.keys(variants);
+  const rows = [];
+  for (const p of programs()) {
+    ctx.log(`[${CASE}] ${p.name}: ${keys.join(' / ')}, ${reps} reps, rotating order`);
+    const runs = Object.fromEntries(keys.map((k) => [k, []]));
+    const failures = {};
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[(i + r) % keys.length];
+        try {
+          const res = await runUnder(variants[k].launcher, p, variants[k].env);
+          runs[k].push({ cpuMs: res.sample.cpuMs, hwm: res.sample.hwm, share: (res.sample.perNode[exmem] || 0) / res.sample.anon, anon: res.sample.anon, output: res.output });
+        } catch (e) {
+          failures[k] = String(e.message || e).slice(0, 300);
+        }
+      }
+    }
+    const ref = runs.numactl;
+    for (const k of keys.filter((x) => x !== 'numactl')) {
+      if (failures[k] || runs[k].length !== ref.length) {
+        rows.push(skippedRow({ id: `programs-${p.id}-${k}-vs-numactl`, case: CASE, what: `${p.name} under ${k}`, kind: 'time', note: `failed: ${failures[k] || 'incomplete'}` }));
+        continue;
+      }
+      const same = runs[k].every((d, i) => d.output === ref[i].output);
+      const share = summarize(runs[k].map((d) => d.share * 100)).median.toFixed(1);
+      const target = k === 'hmsdk';
+      rows.push(
+        makeRow({
+          id: `programs-${p.id}-${k}-vs-numactl-cpu`,
+          case: CASE,
+          what: `${p.name}: CPU time under ${k} vs numactl --membind`,
+          unit: 'ms',
+          ours: { name: `${k} user+sys`, summary: summarize(runs[k].map((d) => d.cpuMs)) },
+          baseline: { name: 'numactl user+sys', summary: summarize(ref.map((d) => d.cpuMs)) },
+          ratios: runs[k].map((d, i) => d.cpuMs / ref[i].cpuMs),
+          kind: 'time',
+          target: target ? { op: '<=', value: 1.2 } : null,
+          note: `${share}% of ${(summarize(runs[k].map((d) => d.anon)).median / 2 ** 20).toFixed(0)} MiB anonymous on node ${exmem} (numactl ${summarize(ref.map((d) => d.share * 100)).median.toFixed(1)}%); output ${same ? 'identical' : 'DIFFERENT'}`,
+          incomplete: same ? undefined : 'output differs from numactl',
+        }),
+        makeRow({
+          id: `programs-${p.id}-${k}-vs-numactl-memory`,
+          case: CASE,
+          what: `${p.name}: peak RSS under ${k} vs numactl --membind`,
+          unit: 'bytes',
+          ours: { name: `${k} VmHWM`, summary: summarize(runs[k].map((d) => d.hwm)) },
+          baseline: { name: 'numactl VmHWM', summary: summarize(ref.map((d) => d.hwm)) },
+          ratios: runs[k].map((d, i) => d.hwm / ref[i].hwm),
+          kind: 'budget',
+          target: target ? { op: '<=', value: 1.1 } : null,
+          note: `${share}% on node ${exmem}`,
+        }),
+      );
+    }
+    for (const r of rows.slice(-2 * (keys.length - 1))) if (r.ratio) ctx.log(`[${CASE}] ${r.id}: ${fmtRatio(r.ratio.value)} (${r.note})`);
+  }
+  const launcher = summarize(launcherCpuMs(ctx.root, reps));
+  rows.push(
+    makeRow({
+      id: 'programs-launcher-cpu',
+      case: CASE,
+      what: '`hmsdk run` itself: CPU time of its Node start-up, counted into the program it execs',
+      unit: 'ms',
+      ours: { name: 'hmsdk run -- sh', summary: launcher },
+      baseline: null,
+      ratios: [],
+      kind: 'time',
+      target: null,
+      note: 'a one-time cost per program start, not per allocation',
+    }),
+  );
+  if (!memtier) rows.push(skippedRow({ id: 'programs-memtier', case: CASE, what: 'whole programs under memkind memtier', kind: 'time', note: 'libmemtier.so not found (Debian package libmemkind0)' }));
+  return rows;
+}
+
+module.exports = { programs: programsCase };
