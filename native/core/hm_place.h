@@ -25,6 +25,7 @@ typedef struct hm_place {
   int mode;
   int n;
   int strict; /* MPOL_BIND: capacity-checked */
+  int no_thp; /* arena chunks without transparent huge pages (hm_arena.c) */
   int nodes[HM_PL_MAX_NODES];
   uint32_t charge[HM_PL_MAX_NODES]; /* per-node weights of the byte accounting */
   uint64_t charge_sum;

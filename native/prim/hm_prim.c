@@ -145,6 +145,8 @@ int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned
   return r == 0 ? 0 : -errno;
 }
 
+int hm_no_huge_pages(void *addr, size_t len) { return madvise(addr, len, MADV_NOHUGEPAGE) == 0 ? 0 : -errno; }
+
 static int populate_madvise_works = 1;
 
 int hm_populate(void *addr, size_t len) {

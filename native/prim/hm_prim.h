@@ -83,6 +83,9 @@ int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, 
 /* mbind(addr, len, mode, mask) as a raw syscall; flags are MPOL_MF_*. 0 or -errno. */
 int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags);
 
+/* MADV_NOHUGEPAGE: the range is backed by base pages only. 0 or -errno. */
+int hm_no_huge_pages(void *addr, size_t len);
+
 /* Fault in every page of [addr, addr+len) for writing: MADV_POPULATE_WRITE
  * (5.14+), else one write per page. 0 or -errno (-ENOMEM when the policy's
  * nodes cannot supply the pages). */
