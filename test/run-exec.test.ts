@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { native } from '../src/alloc/native';
 import { hmsdk, repoRoot } from './helpers/cli';
 
 const BIN = path.join(repoRoot, 'bin', 'hmsdk.js');
@@ -57,6 +58,21 @@ describe('hmsdk run execs the program in place', () => {
     expect(job.out()).toContain('INT=1 TERM=1');
     expect(job.out(), 'Node ignores SIGPIPE; the program must not inherit that').toContain('PIPE=default');
     expect(code).toBe(3);
+  });
+
+  it('the native exec refuses bad arguments and a failed execve returns -errno, the caller alive', () => {
+    const addon = native();
+    const bad: unknown[][] = [
+      [[], ['x'], [], 0, []],
+      [['/bin/true'], 'x', [], 0, []],
+      [['/bin/true'], ['x'], [1], 0, []],
+      [['/bin/true'], [], [], 0, []],
+      [['/bin/true'], ['a\u0000b'], [], 0, []],
+      [['/bin/true'], ['x'], [], 2, []],
+      [['/bin/true'], ['x'], [], 99, [0]],
+    ];
+    for (const args of bad) expect((addon.exec as (...a: unknown[]) => number)(...args), JSON.stringify(args)).toBeLessThan(0);
+    expect(addon.exec([path.join(dir, 'absent')], ['absent'], [], 0, [])).toBe(-os.constants.errno.ENOENT);
   });
 
   it('a missing command is one line and exit status 1; no process is left', () => {

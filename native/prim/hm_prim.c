@@ -118,23 +118,33 @@ int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, 
   /* What a launcher changed must not reach the program: ignored signals
    * (Node ignores SIGPIPE) and a blocked mask survive execve; handlers do
    * not. Stdio as the shell gave it: inherited (Node marks 0-2
-   * close-on-exec at start-up) and blocking. */
+   * close-on-exec at start-up) and blocking. All of it is put back when
+   * execve fails: the caller goes on. */
+  static struct sigaction saved[NSIG];
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
-  sigset_t none;
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, &saved[sig]);
+  sigset_t none, mask_before;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+  sigprocmask(SIG_SETMASK, &none, &mask_before);
+  int fd_flags[3], fl[3];
   for (int fd = 0; fd <= 2; fd++) {
-    int fd_flags = fcntl(fd, F_GETFD);
-    if (fd_flags >= 0 && (fd_flags & FD_CLOEXEC)) fcntl(fd, F_SETFD, fd_flags & ~FD_CLOEXEC);
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    fd_flags[fd] = fcntl(fd, F_GETFD);
+    if (fd_flags[fd] >= 0 && (fd_flags[fd] & FD_CLOEXEC)) fcntl(fd, F_SETFD, fd_flags[fd] & ~FD_CLOEXEC);
+    fl[fd] = fcntl(fd, F_GETFL);
+    if (fl[fd] >= 0 && (fl[fd] & O_NONBLOCK)) fcntl(fd, F_SETFL, fl[fd] & ~O_NONBLOCK);
   }
   execve(path, argv, envp);
   int e = errno;
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fl[fd] >= 0) fcntl(fd, F_SETFL, fl[fd]);
+    if (fd_flags[fd] >= 0) fcntl(fd, F_SETFD, fd_flags[fd]);
+  }
+  sigprocmask(SIG_SETMASK, &mask_before, NULL);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &saved[sig], NULL);
   if (mode != HM_MPOL_DEFAULT) hm_set_task_policy(HM_MPOL_DEFAULT, NULL);
   return -e;
 }

@@ -77,7 +77,9 @@ int hm_set_task_policy(int mode, const hm_nodemask *mask);
 /* Become `path` (execve), as the launcher of `hmsdk run`: the task policy
  * first when mode is not HM_MPOL_DEFAULT, every signal back to its default
  * disposition, an empty signal mask, stdio blocking. Returns -errno only
- * when execve failed (the task policy is then reset). */
+ * when execve failed (all of that is then put back, the task policy reset
+ * to the default). Not thread-safe (one static save area): the launcher's
+ * last act. */
 int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, const hm_nodemask *mask);
 
 /* mbind(addr, len, mode, mask) as a raw syscall; flags are MPOL_MF_*. 0 or -errno. */
