@@ -28,12 +28,12 @@
         "native/core/hm_meta.c", "native/core/hm_place.c", "native/core/hm_capacity.c",
         "native/core/hm_extent.c", "native/core/hm_arena.c", "native/core/hm_stripe.c", "native/core/hm_fork.c",
         "native/preload/hm_conf.c", "native/preload/hm_blocks.c", "native/preload/hm_report.c",
-        "native/preload/hm_mmap.c", "native/preload/hm_coverage.c",
+        "native/preload/hm_mmap.c", "native/preload/hm_coverage.c", "native/preload/hm_tcache.c",
         "native/preload/hm_interpose.c"
       ],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-fPIC", "-fvisibility=hidden", "-fno-builtin", "-fomit-frame-pointer"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-fPIC", "-fvisibility=hidden", "-fno-builtin", "-fomit-frame-pointer", "-flto"],
       "cflags_c": ["-std=gnu11"],
-      "ldflags": ["-Wl,-z,nodelete", "-Wl,--no-undefined"],
+      "ldflags": ["-Wl,-z,nodelete", "-Wl,--no-undefined", "-flto", "-O2"],
       "libraries": ["-ldl", "-lpthread"],
       "conditions": [
         ["target_arch=='x64' or target_arch=='ia32'", {

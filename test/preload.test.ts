@@ -90,7 +90,7 @@ describe('preload: real programs', () => {
     expect(m, r.stdout).not.toBeNull();
     expect(Number(m![3])).toBe(0);
     const s = r.stats[0]!;
-    expect(num(s, 'small_count'), 'small blocks come from the arena').toBeGreaterThan(10_000);
+    expect(num(s, 'small_count'), 'small blocks come from the arena (counted when a thread cache misses)').toBeGreaterThan(500);
     expect(num(s, 'bad_frees')).toBe(0);
     expect(num(s, 'fallback_count')).toBe(0);
     expect(num(s, 'live_bytes'), 'every block the stress made was freed (libc may keep a few of its own)').toBeLessThan(256 * 1024);

@@ -4,16 +4,17 @@
 // frees one and mallocs 64 KiB..4 MiB, one byte written per page, fixed
 // seed) under
 //   glibc    no preload (the baseline);
-//   hmsdk    `node bin/hmsdk.js run --nodes <first DRAM node> --min-size 64KiB`,
-//            so every block is a placed allocation;
+//   hmsdk    the environment `node bin/hmsdk.js run --nodes <first DRAM node>
+//            --min-size 64KiB` gives the program (bench/lib/preload-env.js:
+//            hmsdk run execs in place, and its Node start-up must not count
+//            as the program's CPU), so every block is a placed allocation;
 //   memtier  memkind's libmemtier.so (Debian libmemkind0; installed from
 //            here when missing and running as root, full runs only) with
 //            MEMKIND_MEM_TIERS='KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO', the
 //            DRAM-only tiering setup that works on a one-node machine:
 //            another interposer that places every block.
 // CPU time = user + sys from the program's own getrusage at the end of main
-// (the preload's constructor and all allocation work count; the launcher
-// does not). Repetitions rotate the order of the three; ratios are per
+// (the preload's constructor and all allocation work count). Repetitions rotate the order of the three; ratios are per
 // repetition against that repetition's glibc run. The hmsdk runs must show
 // the preload placed blocks (its --stats-file), the memtier runs must print
 // memtier's "loaded" line, and every run must print the same checksum.
@@ -22,31 +23,14 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
+const { findMemtier } = require('../lib/memtier');
+const { preloadEnv } = require('../lib/preload-env');
 const { makeRow, skippedRow } = require('../lib/rows');
 const { summarize } = require('../lib/stats');
 const { fmtMs, fmtRatio } = require('../lib/fmt');
 
 const CASE = 13;
 const MEMTIER_TIERS = 'KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO';
-
-function memtierPath() {
-  try {
-    const files = execFileSync('dpkg', ['-L', 'libmemkind0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
-    return files.find((f) => /\/libmemtier\.so(\.\d+)*$/.test(f) && fs.existsSync(f)) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** libmemtier.so's path, installing libmemkind0 with apt-get if allowed. */
-function findMemtier(ctx) {
-  const found = memtierPath();
-  if (found || ctx.quick || process.getuid() !== 0) return found;
-  ctx.log(`[${CASE}] libmemkind0 is missing: apt-get install -y libmemkind0`);
-  const r = spawnSync('apt-get', ['install', '-y', 'libmemkind0'], { stdio: ['ignore', 2, 2], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.status !== 0) ctx.log(`[${CASE}] apt-get install libmemkind0 failed (exit ${r.status ?? r.signal})`);
-  return memtierPath();
-}
 
 function parseRun(name, r) {
   if (r.status !== 0) throw new Error(`${name}: preload-churn exited ${r.status ?? r.signal}: ${String(r.stderr).slice(-1000)}`);
@@ -65,13 +49,13 @@ async function preloadChurn(ctx) {
     const argv = [String(iterations), '88172645463325252'];
     const env = { ...process.env };
     for (const k of ['LD_PRELOAD', 'HMSDK_CONF', 'NODE_OPTIONS']) delete env[k];
-    const memtier = findMemtier(ctx);
+    const memtier = findMemtier(ctx, CASE);
     const variants = {
       glibc: () => parseRun('glibc', spawnSync(exe, argv, { env, encoding: 'utf8' })),
       hmsdk: (rep) => {
         const statsFile = path.join(dir, `stats-${rep}.%p`);
-        const cli = [path.join(ctx.root, 'bin', 'hmsdk.js'), 'run', '--nodes', String(ctx.node), '--min-size', '64KiB', '--stats-file', statsFile, '--', exe, ...argv];
-        const d = parseRun('hmsdk run', spawnSync(process.execPath, cli, { env, encoding: 'utf8', cwd: ctx.root }));
+        const preload = preloadEnv(ctx.root, ['--nodes', String(ctx.node), '--min-size', '64KiB', '--stats-file', statsFile]);
+        const d = parseRun('hmsdk run', spawnSync(exe, argv, { env: { ...env, ...preload }, encoding: 'utf8', cwd: ctx.root }));
         const prefix = path.basename(statsFile).replace('%p', '');
         const stats = fs.readdirSync(dir).filter((f) => f.startsWith(prefix)).map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
         const placed = stats.map((s) => Number((/placed_count=(\d+)/.exec(s) || [])[1] || 0)).reduce((a, b) => a + b, 0);

@@ -19,36 +19,16 @@
 // run it in the VM (`node bench/run.js --vm`); on one node it reports a
 // skipped row. Under QEMU these are the emulator's CPU costs, not a tier's
 // speed.
-const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
+const { findMemtier } = require('../lib/memtier');
+const { preloadEnv } = require('../lib/preload-env');
 const { makeRow, skippedRow } = require('../lib/rows');
 const { summarize } = require('../lib/stats');
 const { fmtRatio } = require('../lib/fmt');
 const { programs, runUnder } = require('../lib/programs');
 
 const CASE = 15;
-
-function memtierPath() {
-  try {
-    const files = execFileSync('dpkg', ['-L', 'libmemkind0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
-    return files.find((f) => /\/libmemtier\.so(\.\d+)*$/.test(f) && fs.existsSync(f)) ?? null;
-  } catch {
-    return null;
-  }
-}
-
-/** The environment `hmsdk run --tier exmem` would give the program. */
-function hmsdkEnv(root) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'hmsdk.js'), 'run', '--tier', 'exmem', '--print-env'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`hmsdk run --print-env: ${r.stderr}`);
-  const env = {};
-  for (const line of r.stdout.trim().split('\n')) {
-    const i = line.indexOf('=');
-    env[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return env;
-}
 
 /** CPU ms `hmsdk run` itself costs before the program starts (its Node start-up). */
 function launcherCpuMs(root, reps) {
@@ -73,10 +53,10 @@ async function programsCase(ctx) {
   const reps = ctx.quick ? 1 : 3;
   const base = { ...process.env };
   for (const k of ['LD_PRELOAD', 'HMSDK_CONF', 'NODE_OPTIONS']) delete base[k];
-  const memtier = memtierPath();
+  const memtier = findMemtier(ctx, CASE);
   const variants = {
     numactl: { launcher: ['numactl', `--membind=${exmem}`], env: base },
-    hmsdk: { launcher: [], env: { ...base, ...hmsdkEnv(ctx.root) } },
+    hmsdk: { launcher: [], env: { ...base, ...preloadEnv(ctx.root, ['--tier', 'exmem']) } },
   };
   if (memtier) {
     variants.memtier = { launcher: [], env: { ...base, LD_PRELOAD: memtier, MEMKIND_MEM_TIERS: 'KIND:DAX_KMEM,RATIO:1', MEMKIND_DAX_KMEM_NODES: String(exmem) } };

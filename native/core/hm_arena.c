@@ -14,6 +14,8 @@
 #define BITMAP_WORDS (MAX_SLOTS / 64)
 
 typedef struct hm_chunk {
+  char *base;        /* ext->addr, and */
+  struct hm_place *pl; /* ext->pl, one load closer for hm_small_find */
   hm_extent *ext;
   struct hm_span *spans[SPANS_PER_CHUNK]; /* carved spans, for hm_small_find */
   uint32_t uncarved; /* bit k: span k not in use */
@@ -28,6 +30,7 @@ typedef struct hm_span {
   char *base;
   int cls;
   uint32_t slot_size, nslots, nfree, hint, clean_from;
+  uint32_t slot_recip; /* ceil(2^32 / slot_size): offset -> index without a division */
   struct hm_span *prev, *next; /* class's partial list */
   int on_list;
   uint64_t used[BITMAP_WORDS]; /* 1 = handed out */
@@ -61,7 +64,7 @@ static hm_chunk **idx_slot(uintptr_t granule, int make) {
 }
 
 static int idx_set(hm_chunk *c, hm_chunk *value) {
-  hm_chunk **slot = idx_slot((uintptr_t)c->ext->addr >> IDX_SHIFT, 1);
+  hm_chunk **slot = idx_slot((uintptr_t)c->base >> IDX_SHIFT, 1);
   if (!slot) return -1;
   __atomic_store_n(slot, value, __ATOMIC_RELEASE);
   return 0;
@@ -71,7 +74,7 @@ static hm_chunk *idx_find(uintptr_t a) {
   for (uintptr_t g = a >> IDX_SHIFT, k = 0; k < 2 && g >= k; k++) {
     hm_chunk **slot = idx_slot(g - k, 0);
     hm_chunk *c = slot ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
-    if (c && a - (uintptr_t)c->ext->addr < HM_CHUNK_BYTES) return c;
+    if (c && a - (uintptr_t)c->base < HM_CHUNK_BYTES) return c;
   }
   return NULL;
 }
@@ -161,6 +164,7 @@ static hm_span *carve(hm_arena *a, hm_chunk *c, hm_span *s, int cls) {
   s->base = c->ext->addr + (size_t)k * HM_SPAN_BYTES;
   s->cls = cls;
   s->slot_size = (uint32_t)hm_small_class_size(cls);
+  s->slot_recip = (uint32_t)((((uint64_t)1 << 32) + s->slot_size - 1) / s->slot_size);
   s->nslots = HM_SPAN_BYTES / s->slot_size;
   s->nfree = s->nslots;
   s->clean_from = (c->clean >> k) & 1u ? 0 : s->nslots;
@@ -222,6 +226,8 @@ void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err
       return NULL;
     }
     c->ext = e;
+    c->base = e->addr;
+    c->pl = pl;
     /* With THP "always", the first touch of a chunk faults a whole 2 MiB
      * page: a placement that asked for base pages keeps a sparsely used
      * chunk at the pages its slots use. */
@@ -318,16 +324,22 @@ int hm_small_find(const void *p, hm_place **pl, hm_slot *slot, size_t *slot_size
   uintptr_t a = (uintptr_t)p;
   hm_chunk *c = idx_find(a);
   if (!c) return 0;
-  hm_span *s = c->spans[(a - (uintptr_t)c->ext->addr) / HM_SPAN_BYTES];
+  hm_span *s = c->spans[(a - (uintptr_t)c->base) / HM_SPAN_BYTES];
   if (!s) return -1;
-  uintptr_t off = a - (uintptr_t)s->base;
-  if (off % s->slot_size || off / s->slot_size >= s->nslots) return -1;
-  *pl = c->ext->pl;
+  /* index = off / slot_size by the reciprocal: exact for multiples of the
+   * slot size below 2^17 (off * the rounding error stays below 2^32); a
+   * pointer that is not a slot start fails the check. */
+  uint64_t off = a - (uintptr_t)s->base;
+  uint32_t index = (uint32_t)((off * s->slot_recip) >> 32);
+  if ((uint64_t)index * s->slot_size != off || index >= s->nslots) return -1;
+  *pl = c->pl;
   slot->span = s;
-  slot->index = (uint32_t)(off / s->slot_size);
+  slot->index = index;
   *slot_size = s->slot_size;
   return 1;
 }
+
+int hm_small_slot_class(hm_slot slot) { return slot.span->cls; }
 
 void hm_arena_fork_lock(void) {
   hm_pool_lock(&chunk_pool);

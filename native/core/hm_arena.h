@@ -66,6 +66,9 @@ int hm_small_free(struct hm_place *pl, hm_slot slot);
  * still live. */
 int hm_small_find(const void *p, struct hm_place **pl, hm_slot *slot, size_t *slot_size);
 
+/* The size class of a slot hm_small_find returned. */
+int hm_small_slot_class(hm_slot slot);
+
 /* fork(): hold the arena pools' locks across it. */
 void hm_arena_fork_lock(void);
 void hm_arena_fork_unlock(void);

@@ -63,11 +63,13 @@ static pthread_mutex_t segs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void fork_prepare(void) {
   pthread_mutex_lock(&segs_lock);
+  hm_tcache_fork_lock();
   hm_fork_prepare();
 }
 
 static void fork_release(void) {
   hm_fork_release();
+  hm_tcache_fork_unlock();
   pthread_mutex_unlock(&segs_lock);
 }
 
@@ -156,6 +158,7 @@ int hm_blocks_init(void) {
     hm_say("too many placements; memory placement disabled");
     return -1;
   }
+  hm_tcache_init();
   hm_place *pls[] = {target, small_pl, overflow_pl};
   for (size_t i = 0; i < sizeof pls / sizeof pls[0]; i++)
     if (pls[i]) hm_extent_cache_limit(pls[i], hm_C.cache);
@@ -359,6 +362,11 @@ void hm_block_release(struct hm_hdr *h) {
 void *hm_small_place(size_t size, size_t align, int zero, int *fallback) {
   *fallback = 0;
   int cls = hm_small_class(size ? size : 1, align);
+  void *cached = hm_tcache_take(cls);
+  if (cached) {
+    if (zero) memset(cached, 0, size);
+    return cached;
+  }
   size_t slot_size = hm_small_class_size(cls);
   unsigned flags = (zero ? HM_F_ZERO : 0) | (hm_C.populate ? HM_F_POPULATE : 0);
   hm_slot slot;
@@ -396,18 +404,31 @@ void *hm_small_place(size_t size, size_t align, int zero, int *fallback) {
   return p;
 }
 
+/* Give a live small block back to its arena, with its charges. 1, or -1
+ * when p is not a live block. */
+int hm_small_to_arena(void *p) {
+  hm_place *pl;
+  hm_slot slot;
+  size_t slot_size;
+  if (hm_small_find(p, &pl, &slot, &slot_size) != 1 || hm_small_free(pl, slot) != 0) return -1;
+  charge_place(pl, slot_size, -1);
+  if (pl == small_pl) cap_give(slot_size);
+  else atomic_fetch_sub(&hm_st_ovf_live, slot_size);
+  atomic_fetch_add_explicit(&hm_st_small_frees, 1, memory_order_relaxed);
+  return 1;
+}
+
 int hm_small_release(void *p) {
   hm_place *pl;
   hm_slot slot;
   size_t slot_size;
   int r = hm_small_find(p, &pl, &slot, &slot_size);
   if (r <= 0) return r;
-  if (hm_small_free(pl, slot) != 0) return -1;
-  charge_place(pl, slot_size, -1);
-  if (pl == small_pl) cap_give(slot_size);
-  else atomic_fetch_sub(&hm_st_ovf_live, slot_size);
-  atomic_fetch_add_explicit(&hm_st_small_frees, 1, memory_order_relaxed);
-  return 1;
+  if (pl == small_pl) {
+    int c = hm_tcache_put(p, hm_small_slot_class(slot)); /* the thread's cache first */
+    if (c != 0) return c;
+  }
+  return hm_small_to_arena(p);
 }
 
 size_t hm_small_usable(const void *p) {

@@ -420,9 +420,13 @@ EXPORT void *realloc(void *p, size_t n) {
   if (slot) {
     /* In place while the request still fits its class and would not sit in
      * a much smaller one. */
-    if (n <= slot && n >= g_threshold && (n > slot / 2 || slot <= 64) && n) return p;
-    void *q = n ? malloc(n) : NULL;
-    if (!q && n) return NULL; /* old block stays valid */
+    if (n == 0) {
+      free(p);
+      return NULL;
+    }
+    if (n <= slot && n >= g_threshold && (n > slot / 2 || slot <= 64)) return p;
+    void *q = malloc(n);
+    if (!q) return NULL; /* old block stays valid */
     memcpy(q, p, slot < n ? slot : n);
     free(p);
     return q;

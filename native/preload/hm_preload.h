@@ -1,11 +1,12 @@
 /*
- * The preload library's internal interface. Six files, one role each:
+ * The preload library's internal interface. Seven files, one role each:
  *   hm_interpose.c  the malloc family, bootstrap, "is this block ours",
  *                   start-up (the only file that defines exported symbols)
  *   hm_conf.c       HMSDK_CONF: the key table and parser (shared with the addon)
  *   hm_mmap.c       the anonymous mmap family: mappings the program (or its
  *                   own allocator: jemalloc, pymalloc, V8) makes, placed
  *   hm_coverage.c   where the anonymous memory is, by /proc/self/numa_maps
+ *   hm_tcache.c     per-thread caches of freed small blocks
  *   hm_blocks.c     placing and releasing blocks through the shared core
  *                   (native/core): extents with reuse and capacity checks,
  *                   stripes, caps, the overflow policy
@@ -58,6 +59,18 @@ void *hm_small_place(size_t size, size_t align, int zero, int *fallback);
 int hm_small_release(void *p);
 /* Usable bytes of a small block, 0 when p is not one. */
 size_t hm_small_usable(const void *p);
+/* A live small block straight back to its arena (no thread cache): 1, or -1. */
+int hm_small_to_arena(void *p);
+
+/* hm_tcache.c: per-thread caches of freed small blocks of the small-block
+ * placement. take: a cached block of class cls or NULL. put: 1 cached, 0
+ * no cache (the caller frees to the arena), -1 already cached (a double
+ * free). */
+void hm_tcache_init(void);
+void *hm_tcache_take(int cls);
+int hm_tcache_put(void *p, int cls);
+void hm_tcache_fork_lock(void);
+void hm_tcache_fork_unlock(void);
 /* Called by hm_interpose.c to write the header of a new block. */
 void hm_header_seal(struct hm_hdr *h);
 
