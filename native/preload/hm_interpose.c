@@ -318,6 +318,7 @@ static void start(void) {
 
 __attribute__((destructor)) static void hm_fini(void) {
   if (!g_active) return;
+  hm_tcache_flush(); /* the exiting thread's cache: what is live is the program's */
   if (hm_C.stats & HM_STATS_EXIT) hm_report_dump("exit");
   hm_coverage_check();
 }

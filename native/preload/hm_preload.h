@@ -67,6 +67,7 @@ int hm_small_to_arena(void *p);
  * no cache (the caller frees to the arena), -1 already cached (a double
  * free). */
 void hm_tcache_init(void);
+void hm_tcache_flush(void); /* this thread's cache back to the arena (at exit) */
 void *hm_tcache_take(int cls);
 int hm_tcache_put(void *p, int cls);
 void hm_tcache_fork_lock(void);

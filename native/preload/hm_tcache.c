@@ -54,6 +54,12 @@ static void tc_destroy(void *arg) {
   hm_pool_free(&tc_pool, t);
 }
 
+void hm_tcache_flush(void) {
+  hm_tcache *t = tc;
+  if (t)
+    for (int cls = 0; cls < HM_NCLASSES; cls++) tc_flush_class(t, cls, t->count[cls]);
+}
+
 void hm_tcache_init(void) { tc_key_ok = pthread_key_create(&tc_key, tc_destroy) == 0; }
 
 void *hm_tcache_take(int cls) {
