@@ -194,4 +194,4 @@ async function runUnder(launcher, p, env = process.env) {
   }
 }
 
-module.exports = { programs, runUnder, sample, MiB };
+module.exports = { programs, runUnder, sample, waitFor, MiB };

@@ -44,6 +44,9 @@ options:
                           every block is placed)
   --no-maps               leave the program's own anonymous mmaps unplaced
   --maps                  place them even with --cap (they are not capped)
+  --task-policy           also set the task memory policy before exec (non-strict,
+                          numactl-style): raw system calls, thread stacks and the
+                          page cache follow the target too
   --maps-min SIZE         place only own mappings of at least SIZE
   --expect PCT            warn at exit when less than PCT% of the program's
                           anonymous memory is on the target (default 95; 0 off)
@@ -110,6 +113,7 @@ export async function run(argv: string[]): Promise<number> {
     reserve: { type: 'string' },
     maps: { type: 'boolean' },
     'no-maps': { type: 'boolean' },
+    'task-policy': { type: 'boolean' },
     'maps-min': { type: 'string' },
     expect: { type: 'string' },
     stats: { type: 'boolean' },
@@ -152,6 +156,7 @@ export async function run(argv: string[]): Promise<number> {
   opts.populate = flags.populate === true;
   if (flags.maps === true && flags['no-maps'] === true) throw new UsageError('--maps and --no-maps are exclusive');
   if (flags.maps === true) opts.maps = true;
+  if (flags['task-policy'] === true && opts.cap !== undefined) throw new UsageError('--task-policy conflicts with --cap: what the cap refuses would follow the task policy onto the target');
   if (flags['no-maps'] === true) opts.maps = false;
   if (flags['maps-min'] !== undefined) opts.mapsMin = sizeFlag(String(flags['maps-min']), '--maps-min');
   if (flags.expect !== undefined) {
@@ -195,11 +200,14 @@ export async function run(argv: string[]): Promise<number> {
   const file = resolveCommand(rest[0]!, process.env.PATH);
   // A static program cannot load the preload: the task policy, set before
   // exec and kept by the kernel across it, places what it faults.
+  // --task-policy sets it for a dynamic program too: what no interposition
+  // sees (raw system calls, thread stacks, the page cache) follows it.
   let task = { mode: 0, nodes: [] as number[] };
-  if (isStaticElf(file)) {
+  const isStatic = isStaticElf(file);
+  if (isStatic || flags['task-policy'] === true) {
     const t = taskPolicy(plan.policy, plan.nodes, native().info());
     task = t;
-    process.stderr.write(`hmsdk run: ${rest[0]} is statically linked, so the preload cannot place its allocations: the whole process gets the task policy ${t.note} on node${t.nodes.length > 1 ? 's' : ''} ${t.nodes.join(',')} (no caps, no statistics)\n`);
+    if (isStatic) process.stderr.write(`hmsdk run: ${rest[0]} is statically linked, so the preload cannot place its allocations: the whole process gets the task policy ${t.note} on node${t.nodes.length > 1 ? 's' : ''} ${t.nodes.join(',')} (no caps, no statistics)\n`);
   }
   const env = { ...process.env, LD_PRELOAD: ldPreload, HMSDK_CONF: plan.conf };
   const envStrings = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));

@@ -10,6 +10,8 @@
 // (bench/cases/programs.js, with memkind's memtier too): timing belongs in
 // benchmarks. The programs and their drivers are bench/lib/programs.js,
 // shared with that case.
+import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { vmTierNodes } from './helpers';
@@ -23,6 +25,8 @@ interface Sample {
 interface Program {
   id: string;
   name: string;
+  cmd: string[];
+  fill: (out: () => string, port: number) => Promise<string>;
 }
 interface Run {
   sample: Sample;
@@ -32,10 +36,11 @@ interface Run {
 }
 interface ProgramsModule {
   programs: () => Program[];
+  waitFor: (out: () => string, re: RegExp, ms?: number) => Promise<RegExpExecArray>;
   runUnder: (launcher: string[], p: Program, env?: NodeJS.ProcessEnv) => Promise<Run>;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the drivers are plain CommonJS shared with the benchmark
-const { programs, runUnder } = require('../../bench/lib/programs.js') as ProgramsModule;
+const { programs, runUnder, waitFor } = require('../../bench/lib/programs.js') as ProgramsModule;
 
 const ROOT = path.join(__dirname, '..', '..');
 const MiB = 2 ** 20;
@@ -91,6 +96,18 @@ describe('the rules hold on the same programs', () => {
     const line = `sqlite3 --min-size 64KiB: ${mib(r.sample.anon)} MiB anonymous, ${mib(onNormal)} MiB on node ${normal}`;
     console.log(line);
     expect(onNormal / r.sample.anon, line).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('memory no interposition sees (a raw mmap system call): off the target and reported; --task-policy places it', async () => {
+    const exe = path.join(os.tmpdir(), `hmsdk-raw-mmap-${process.pid}`);
+    execFileSync('cc', ['-O2', '-o', exe, path.join(ROOT, 'test', 'preload', 'raw-mmap.c')]);
+    const raw: Program = { id: 'raw', name: 'raw mmap', cmd: [exe], fill: async (out) => (await waitFor(out, /ready (\d+)/))[1]! };
+    const plain = await runUnder([...HMSDK_RUN, '--tier', 'exmem', '--'], raw);
+    expect((plain.sample.perNode[exmem] ?? 0) / plain.sample.anon, 'a raw mapping is not placed').toBeLessThan(0.5);
+    expect(plain.stderr).toMatch(/MiB in memory no placement reached \(raw system calls/);
+    const task = await runUnder([...HMSDK_RUN, '--tier', 'exmem', '--task-policy', '--'], raw);
+    expect((task.sample.perNode[exmem] ?? 0) / task.sample.anon, 'the task policy places it').toBeGreaterThanOrEqual(0.95);
+    expect(task.stderr).not.toMatch(/of this process's anonymous memory/);
   });
 
   it('below the asked share, the program says so at exit, with the reason, about its peak', async () => {
