@@ -82,6 +82,22 @@ export interface NativeAddon {
   confCheck(conf: string): string | null;
   /** The preload's key table. */
   confKeys(): { name: string; expect: string }[];
+  /** A new store object (native/core/hm_shm.h): a memfd placed under `placement`, mapped shared read/write. */
+  shmCreate(placement: number, size: number, populate: boolean): { buffer: ArrayBuffer; fd: number } | number;
+  /** A private copy-on-write mapping of `size` bytes of the object behind fd. */
+  shmMap(fd: number, size: number, prefault: boolean): ArrayBuffer | number;
+  /** open(path, O_RDONLY): fd or -errno. */
+  shmOpen(path: string): number;
+  /** fstat identity of an fd, or -errno. */
+  shmIdent(fd: number): { ino: number; dev: number; size: number } | number;
+  /** Write-seal a memfd: 0 or -errno. */
+  shmSeal(fd: number): number;
+  /** Detach a store view and let go of its pages: 0 released, 1 already detached, 2 not a store view, 3 detach failed. */
+  shmRelease(ab: ArrayBuffer): 0 | 1 | 2 | 3;
+  closeFd(fd: number): number;
+  /** flock a lock file (created 0600): fd, or -EWOULDBLOCK while held elsewhere, or -errno. */
+  lockFile(path: string): number;
+  unlockFile(fd: number): number;
 }
 
 let addon: NativeAddon | undefined;
