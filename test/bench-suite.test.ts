@@ -85,7 +85,7 @@ describe('bench/run.js --quick', () => {
   it('exits 0 and prints one progress line per task on stderr', () => {
     expect(run.status, String(run.stderr)).toBe(0);
     const err = String(run.stderr);
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
     expect(err).toMatch(/median .*\/op/);
   });
 
@@ -107,9 +107,9 @@ describe('bench/run.js --quick', () => {
     expect(doc.durationSec).toBeLessThan(60);
   });
 
-  it('every case 1..8 and 10..14 has rows with the documented shape', () => {
+  it('every case 1..8 and 10..15 has rows with the documented shape', () => {
     const cases = new Set(doc.rows.map((r) => r.case));
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14]) expect(cases.has(c), `case ${c}`).toBe(true);
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]) expect(cases.has(c), `case ${c}`).toBe(true);
     // case 1: 4 sizes x 1 baseline; case 3: 3 sizes
     expect(doc.rows.filter((r) => r.case === 1)).toHaveLength(4);
     expect(doc.rows.filter((r) => r.case === 3)).toHaveLength(3);

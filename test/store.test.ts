@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, HmsdkError, type Store, type StoreEvent } from '../src/index';
+import { hmsdkWith } from './helpers/cli';
 import { StoreChild } from './helpers/store';
 
 const MiB = 2 ** 20;
@@ -245,6 +246,7 @@ describe('store: worker_threads', () => {
         const mine = await s.create('from-worker', 4096);
         mine.fill(9);
         await s.seal('from-worker');
+        parentPort.on('message', () => undefined); // stay alive, holding the view, until terminated
         parentPort.postMessage({ sum, serving: s.serving });
       })().catch((e) => parentPort.postMessage({ error: String(e) }));`;
     const w = new Worker(src, { eval: true, workerData: name });
@@ -259,5 +261,35 @@ describe('store: worker_threads', () => {
     await until('the worker holds to go', async () => (await s.stat('table')).holders.length === 0);
     s.release(fromWorker);
     await s.disconnect();
+  });
+});
+
+describe('store: CLI', () => {
+  it('hmsdk store ls lists objects, holders, nodes; hmsdk stats shows store bytes per node and tier; usage errors exit 2', async () => {
+    const name = uniqueName();
+    const creator = child();
+    await creator.ok('connect', { options: { name } });
+    await creator.ok('create', { key: 'tbl', size: 3 * MiB, seed: 2 });
+    await creator.ok('seal', { key: 'tbl' });
+    const reader = child();
+    await reader.ok('connect', { options: { name } });
+    await reader.ok('get', { key: 'tbl' });
+    const opts = { env: { HMSDK_STORE_DIR: dir } };
+    const ls = hmsdkWith(opts, 'store', 'ls', name, '--json');
+    expect(ls.code, ls.err).toBe(0);
+    const objects = JSON.parse(ls.out) as { key: string; size: number; state: string; holders: { pid: number }[]; nodes: Record<string, number> }[];
+    expect(objects.map((o) => [o.key, o.size, o.state, o.holders.map((h) => h.pid)])).toEqual([['tbl', 3 * MiB, 'sealed', [reader.pid]]]);
+    expect(Object.values(objects[0]!.nodes).reduce((a, b) => a + b, 0)).toBe(3 * MiB);
+    const table = hmsdkWith(opts, 'store', 'ls', name);
+    expect(table.out).toMatch(new RegExp(`^tbl +3Mi +sealed +${creator.pid} +${reader.pid} `, 'm'));
+    const st = JSON.parse(hmsdkWith(opts, 'stats', '--json').out) as { stores: { name: string; tier: string; objects: number; bytes: number }[] };
+    expect(st.stores.filter((x) => x.name === name)).toEqual([expect.objectContaining({ tier: 'NORMAL', objects: 1, bytes: 3 * MiB })]);
+    expect(hmsdkWith(opts, 'stats').out).toMatch(/^shared store objects/m);
+    expect(hmsdkWith(opts, 'store').code).toBe(2);
+    expect(hmsdkWith(opts, 'store', 'ls').code).toBe(2);
+    expect(hmsdkWith(opts, 'store', 'nope', 'x').code).toBe(2);
+    const nobody = hmsdkWith(opts, 'store', 'ls', uniqueName());
+    expect(nobody.code).toBe(1);
+    expect(nobody.err).toMatch(/has no manager.*\[EMANAGER\]$/m);
   });
 });

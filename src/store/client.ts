@@ -72,7 +72,7 @@ export interface StoreObjectInfo {
   creatorPid: number;
   /** Processes holding views, with their number of `get()` holds. */
   holders: { pid: number; holds: number }[];
-  /** Pages per node when the object was created (move_pages in the creator). */
+  /** Bytes per node when the object was created (move_pages in the creator). */
   nodes: Record<number, number>;
 }
 
@@ -358,7 +358,7 @@ export class Store extends EventEmitter {
       this.post({ op: 'abort', key });
       throw new HmsdkError('ESYSCALL', `fstat of a new memfd failed (errno ${-id})`, { syscall: 'fstat', errno: -id });
     }
-    const nodes = typeof where === 'number' ? {} : where.nodes;
+    const nodes = typeof where === 'number' ? {} : Object.fromEntries(Object.entries(where.nodes).map(([n, pages]) => [n, pages * where.pageSize]));
     try {
       await this.request({ op: 'attach', key, path: `/proc/${process.pid}/fd/${r.fd}`, ino: id.ino, dev: id.dev, nodes });
     } catch (err) {

@@ -2,7 +2,8 @@
  * Where a store lives on this host: a private directory (mode 0700, owned
  * by this user) holding `<name>.sock`, the manager's Unix socket, and
  * `<name>.lock`, the file whose flock(2) elects the manager (the lock dies
- * with its process, so a crashed manager never blocks a successor).
+ * with its process, so a crashed manager never blocks a successor), and
+ * `<name>.status.json`, the manager's summary for `hmsdk stats`.
  *
  * The directory is `$HMSDK_STORE_DIR`, else `$XDG_RUNTIME_DIR/hmsdk`, else
  * `/tmp/hmsdk-<uid>`. Names may look like paths (`models/bert`): every
@@ -46,18 +47,8 @@ export function fileStem(name: string): string {
 }
 
 /** Socket and lock paths of store `name` in `dir`. @internal */
-export function storePaths(dir: string, name: string): { socket: string; lock: string } {
+export function storePaths(dir: string, name: string): { socket: string; lock: string; status: string } {
   let stem = fileStem(name);
   if (Buffer.byteLength(path.join(dir, `${stem}.sock`)) > 107) stem = `h-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
-  return { socket: path.join(dir, `${stem}.sock`), lock: path.join(dir, `${stem}.lock`) };
-}
-
-/** The store name behind a socket file name (the inverse of {@link fileStem}; hashed names are not reversible). @internal */
-export function nameOfSocket(file: string): string | undefined {
-  if (!file.endsWith('.sock') || file.startsWith('h-')) return undefined;
-  try {
-    return decodeURIComponent(file.slice(0, -'.sock'.length));
-  } catch {
-    return undefined;
-  }
+  return { socket: path.join(dir, `${stem}.sock`), lock: path.join(dir, `${stem}.lock`), status: path.join(dir, `${stem}.status.json`) };
 }

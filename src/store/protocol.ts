@@ -35,7 +35,7 @@ export interface WireObject extends Ident {
   state: ObjectState;
   creatorPid: number;
   holders: { pid: number; holds: number }[];
-  /** Pages per node when the creator placed it (move_pages). */
+  /** Bytes per node when the creator placed it (move_pages). */
   nodes: Record<string, number>;
 }
 

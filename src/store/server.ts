@@ -19,6 +19,10 @@
  * as `deleted` until its last holder lets go, and its memory returns when
  * the last mapping is gone.
  *
+ * The manager also keeps `<name>.status.json` next to its socket (objects,
+ * sizes, states, bytes per node; rewritten after every change, removed at
+ * close), so `hmsdk stats` can show store memory without a connection.
+ *
  * An embedded manager does not keep its process alive (its server and
  * connection handles are unref'd); `hmsdk store serve` keeps it alive.
  * @internal
@@ -28,6 +32,7 @@ import * as net from 'node:net';
 import { HmsdkError, type HmsdkErrorCode } from '../errors';
 import { native } from '../alloc/native';
 import { ensureStoreDir, storePaths } from './paths';
+import { STATUS_VERSION, type StoreStatus } from './status';
 import { type Ident, LineReader, line, type ObjectState, type Request, type StoreEventType, type WireObject } from './protocol';
 
 interface Conn {
@@ -81,10 +86,12 @@ export class StoreServer {
   private readonly conns = new Set<Conn>();
   private seq = 0;
   private closed = false;
+  private statusQueued = false;
 
   private constructor(
     readonly name: string,
     readonly socketPath: string,
+    private readonly statusPath: string,
     private readonly lockFd: number,
     private readonly server: net.Server,
   ) {}
@@ -104,7 +111,7 @@ export class StoreServer {
     // We hold the lock: a socket file left there is a dead manager's.
     fs.rmSync(paths.socket, { force: true });
     const server = net.createServer();
-    const s = new StoreServer(name, paths.socket, lockFd, server);
+    const s = new StoreServer(name, paths.socket, paths.status, lockFd, server);
     server.on('connection', (socket) => s.accept(socket, keepAlive));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -133,7 +140,33 @@ export class StoreServer {
     this.objects.clear();
     this.zombies.clear();
     fs.rmSync(this.socketPath, { force: true });
+    fs.rmSync(this.statusPath, { force: true });
     addon.unlockFile(this.lockFd);
+  }
+
+  /** Rewrite the status file once per turn of the event loop, after changes. */
+  private statusChanged(): void {
+    if (this.statusQueued || this.closed) return;
+    this.statusQueued = true;
+    setImmediate(() => {
+      this.statusQueued = false;
+      if (this.closed) return;
+      const status: StoreStatus = {
+        version: STATUS_VERSION,
+        name: this.name,
+        pid: process.pid,
+        objects: [...this.objects.values(), ...this.zombies.values()]
+          .filter((o) => o.announced)
+          .map((o) => ({ key: o.key, size: o.size, state: o.state, holders: o.holds.size, nodes: o.nodes })),
+      };
+      const tmp = `${this.statusPath}.${process.pid}.tmp`;
+      try {
+        fs.writeFileSync(tmp, JSON.stringify(status), { mode: 0o600 });
+        fs.renameSync(tmp, this.statusPath);
+      } catch {
+        /* the status file is informational: a full /tmp must not stop the store */
+      }
+    }).unref();
   }
 
   private accept(socket: net.Socket, keepAlive: boolean): void {
@@ -162,6 +195,7 @@ export class StoreServer {
     const id = typeof msg.id === 'number' ? msg.id : -1;
     try {
       const out = this.op(conn, msg as unknown as Request);
+      if (msg.op !== 'list' && msg.op !== 'hello') this.statusChanged();
       this.send(conn, { id, ok: true, ...out });
     } catch (err) {
       const code: HmsdkErrorCode = err instanceof Refusal ? err.code : 'ESYSCALL';
@@ -286,6 +320,7 @@ export class StoreServer {
 
   private dropConn(conn: Conn): void {
     this.conns.delete(conn);
+    this.statusChanged();
     for (const o of [...this.objects.values(), ...this.zombies.values()]) {
       if (o.holds.has(conn)) this.unhold(o, conn, Infinity);
       if (o.creator === conn && o.state === 'creating') this.remove(o);
