@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, HmsdkError, type Store, type StoreEvent } from '../src/index';
+import { topology } from '../src/topology/current';
 import { hmsdkWith } from './helpers/cli';
 import { StoreChild } from './helpers/store';
 
@@ -112,6 +113,19 @@ describe('store: typed errors', () => {
     expect(await rejected(store.stat('k'))).toBe('ENOENT');
   });
 
+  it('an object deleted while its creator writes it: the writable Buffer is detached, seal is ENOTOWNER', async () => {
+    const name = uniqueName();
+    const creator = await connect({ name });
+    const other = await connect({ name });
+    const w = await creator.create('doomed', 8192);
+    await other.delete('doomed');
+    await until('the creator to see the delete', () => w.length === 0);
+    expect(await rejected(creator.seal('doomed'))).toBe('ENOTOWNER');
+    expect(await creator.list()).toEqual([]);
+    await other.disconnect();
+    await creator.disconnect();
+  });
+
   it('after disconnect every call is ECLOSED', async () => {
     const s = await connect({ name: uniqueName() });
     await s.disconnect();
@@ -201,6 +215,11 @@ describe('store: processes', () => {
     const reader = child();
     await reader.ok('connect', { options: { name } });
     await reader.ok('get', { key: 'held' });
+    // Created and sealed by a third process, held by nobody: its creator keeps it.
+    const maker = child();
+    await maker.ok('connect', { options: { name } });
+    await maker.ok('create', { key: 'made', size: MiB, seed: 6 });
+    await maker.ok('seal', { key: 'made' });
     const s = await connect({ name });
     expect(s.serving).toBe(false);
     expect(s.managerPid).toBe(manager.pid);
@@ -215,10 +234,15 @@ describe('store: processes', () => {
     expect(await inFlight).toBe('EMANAGER');
     await until('a new manager', () => changes.length === 1 && reader.managers.length === 1);
     expect(changes[0]!.previous).toBe(manager.pid);
-    expect([process.pid, reader.pid]).toContain(changes[0]!.pid);
+    expect([process.pid, reader.pid, maker.pid]).toContain(changes[0]!.pid);
     await until('the reader to hand its object over', async () => (await s.list()).some((o) => o.key === 'held'));
     const v = await s.get('held');
     expect(createHash('sha256').update(v).digest('hex')).toBe(expectedHash(2 * MiB, 5));
+    await until('the creator to hand its object over', async () => (await s.list()).some((o) => o.key === 'made'));
+    const made = await s.get('made');
+    expect(createHash('sha256').update(made).digest('hex')).toBe(expectedHash(MiB, 6));
+    expect((await s.stat('made')).nodes).toEqual({ [topology().normalNodes[0]!]: MiB }); // the placement survives the handover too
+    s.release(made);
     // Held only by the dead manager: gone, and said so.
     expect(await rejected(s.get('lonely'))).toBe('ENOENT');
     s.release(v);

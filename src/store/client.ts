@@ -28,7 +28,7 @@ import { allocError } from '../alloc/buffers';
 import { native } from '../alloc/native';
 import type { Policy, Tier } from '../alloc/options';
 import { resolvePlacement } from '../alloc/placement';
-import { byteRangeOf, checkSize, checkStoreKey, checkStoreOptions, describe, readOptions } from '../util/validate';
+import { byteRangeOf, checkSize, checkStoreKey, checkStoreOptions, describe, readOptions, type StoreRequest } from '../util/validate';
 import { storeDir, storePaths } from './paths';
 import { type Ident, LineReader, line, type ObjectState, type Request, type StoreEventType, type WireEvent, type WireObject } from './protocol';
 import { StoreServer } from './server';
@@ -57,8 +57,11 @@ export interface ConnectOptions {
 
 /** One event of {@link Store.subscribe}. */
 export interface StoreEvent {
+  /** What happened: `created` (made, not readable yet), `sealed` (readable), `deleted`. */
   type: StoreEventType;
+  /** The object's key. */
   key: string;
+  /** The object's size in bytes. */
   size: number;
   /** Order of the event at its manager (restarts when a new manager takes over). */
   seq: number;
@@ -66,18 +69,28 @@ export interface StoreEvent {
 
 /** One object as {@link Store.list} reports it. */
 export interface StoreObjectInfo {
+  /** The object's key. */
   key: string;
+  /** Its size in bytes (as asked at create). */
   size: number;
+  /** `creating`, `sealed`, or `deleted` (gone from the store, still held). */
   state: ObjectState;
+  /** Pid of the process that created it. */
   creatorPid: number;
-  /** Processes holding views, with their number of `get()` holds. */
-  holders: { pid: number; holds: number }[];
+  /** Connections holding views (one per process or worker), with their number of `get()` holds. */
+  holders: {
+    /** Pid of the holder. */
+    pid: number;
+    /** Its `get()` holds not released yet. */
+    holds: number;
+  }[];
   /** Bytes per node when the object was created (move_pages in the creator). */
   nodes: Record<number, number>;
 }
 
 /** A subscription; `unsubscribe()` (or `using`) ends it. */
 export interface StoreSubscription extends Disposable {
+  /** End the subscription: the listener is not called again. */
   unsubscribe(): void;
 }
 
@@ -90,6 +103,8 @@ interface Held extends Ident {
   state: 'creating' | 'sealed';
   /** The creator's writable ArrayBuffer, until seal. */
   writable: ArrayBuffer | undefined;
+  /** Bytes per node at create (handed to a new manager). */
+  nodes: Record<string, number>;
   /** Live views from get(), one hold each. */
   views: Set<ViewRec>;
 }
@@ -120,11 +135,10 @@ function dial(path: string): Promise<net.Socket> {
 }
 
 /**
- * Reach the manager at `socketPath`, starting one here when `serve` and
- * nobody serves (a lost election means someone else is starting: retry).
- * @internal
+ * Reach the manager of `name`, starting one here when `serve` and nobody
+ * serves (a lost election means someone else is starting: retry).
  */
-export async function findManager(
+async function findManager(
   dir: string,
   name: string,
   serve: boolean,
@@ -176,7 +190,7 @@ export class Store extends EventEmitter {
 
   /** @internal */
   constructor(
-    private readonly req: ReturnType<typeof checkStoreOptions>,
+    private readonly req: StoreRequest,
     private readonly placementId: number,
     private readonly dir: string,
   ) {
@@ -234,6 +248,9 @@ export class Store extends EventEmitter {
     if (e.ev === 'deleted') {
       const h = this.held.get(identKey(e));
       if (h) {
+        // Deleted while this process was still writing it: the writable Buffer goes too.
+        if (h.writable) native().shmRelease(h.writable);
+        h.writable = undefined;
         h.creator = false;
         this.forgetIfUnused(h);
       }
@@ -300,7 +317,7 @@ export class Store extends EventEmitter {
           path: `/proc/${process.pid}/fd/${h.fd}`,
           ino: h.ino,
           dev: h.dev,
-          nodes: {},
+          nodes: h.nodes,
         });
         if (r.adopted === true) adopted++;
       } catch (e) {
@@ -366,7 +383,7 @@ export class Store extends EventEmitter {
       addon.closeFd(r.fd);
       throw err;
     }
-    const h: Held = { key, size, fd: r.fd, ino: id.ino, dev: id.dev, creator: true, state: 'creating', writable: r.buffer, views: new Set() };
+    const h: Held = { key, size, fd: r.fd, ino: id.ino, dev: id.dev, creator: true, state: 'creating', writable: r.buffer, nodes, views: new Set() };
     this.held.set(identKey(h), h);
     return Buffer.from(r.buffer);
   }
@@ -376,11 +393,14 @@ export class Store extends EventEmitter {
     key = checkStoreKey('key', key);
     await this.ready();
     const h = [...this.held.values()].find((x) => x.key === key && x.creator && x.state === 'creating');
-    if (!h || !h.writable) throw new HmsdkError('ENOTOWNER', `object ${JSON.stringify(key)} is not being created by this connection`);
-    native().shmRelease(h.writable);
-    h.writable = undefined;
-    const r = native().shmSeal(h.fd);
-    if (r < 0) throw new HmsdkError('ESYSCALL', `sealing the memfd of ${JSON.stringify(key)} failed (errno ${-r})`, { syscall: 'fcntl', errno: -r });
+    if (!h) throw new HmsdkError('ENOTOWNER', `object ${JSON.stringify(key)} is not being created by this connection`);
+    // Once per object; a seal retried after EMANAGER only tells the (new) manager.
+    if (h.writable) {
+      native().shmRelease(h.writable);
+      h.writable = undefined;
+      const r = native().shmSeal(h.fd);
+      if (r < 0) throw new HmsdkError('ESYSCALL', `sealing the memfd of ${JSON.stringify(key)} failed (errno ${-r})`, { syscall: 'fcntl', errno: -r });
+    }
     await this.request({ op: 'seal', key });
     h.state = 'sealed';
   }
@@ -396,6 +416,7 @@ export class Store extends EventEmitter {
     await this.ready();
     const r = await this.request({ op: 'get', key });
     const ident: Ident = { ino: Number(r.ino), dev: Number(r.dev) };
+    const nodes = (r.nodes ?? {}) as Record<string, number>;
     const size = Number(r.size);
     const addon = native();
     let h = this.held.get(identKey(ident));
@@ -417,7 +438,7 @@ export class Store extends EventEmitter {
       throw allocError(size, `mapping store object ${JSON.stringify(key)}`);
     }
     if (!h) {
-      h = { key, size, fd, ...ident, creator: false, state: 'sealed', writable: undefined, views: new Set() };
+      h = { key, size, fd, ...ident, creator: false, state: 'sealed', writable: undefined, nodes, views: new Set() };
       this.held.set(identKey(h), h);
     }
     const rec: ViewRec = { held: h, ab: new WeakRef(ab) };

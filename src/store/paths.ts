@@ -40,10 +40,9 @@ export function ensureStoreDir(dir: string): void {
 
 /** The escaped file-name stem of a store name. @internal */
 export function fileStem(name: string): string {
-  const escaped = [...Buffer.from(name, 'utf8')]
-    .map((b) => (/[A-Za-z0-9._-]/.test(String.fromCharCode(b)) && b < 0x80 ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`))
+  return [...Buffer.from(name, 'utf8')]
+    .map((b) => (b < 0x80 && /[A-Za-z0-9._-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`))
     .join('');
-  return escaped;
 }
 
 /** Socket and lock paths of store `name` in `dir`. @internal */

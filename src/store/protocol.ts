@@ -14,8 +14,6 @@
  * file (a path can outlive its file: a pid or fd number may be reused).
  * @internal
  */
-import type { HmsdkErrorCode } from '../errors';
-
 /** States of an object: being written by its creator, sealed (readable), deleted (waiting for its last holders). */
 export type ObjectState = 'creating' | 'sealed' | 'deleted';
 
@@ -69,14 +67,6 @@ export interface WireEvent extends Ident {
   key: string;
   size: number;
   seq: number;
-}
-
-/** A failed answer. @internal */
-export interface WireError {
-  id: number;
-  ok: false;
-  code: HmsdkErrorCode;
-  message: string;
 }
 
 /** Longest line either side accepts (an answer to `list` of many objects fits). @internal */

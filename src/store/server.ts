@@ -249,7 +249,7 @@ export class StoreServer {
         const o = this.need(r.key);
         if (o.state !== 'sealed') throw new Refusal('ENOTSEALED', `object ${JSON.stringify(r.key)} is still being created`);
         o.holds.set(conn, (o.holds.get(conn) ?? 0) + 1);
-        return { path: `/proc/${process.pid}/fd/${o.fd}`, ino: o.ino, dev: o.dev, size: o.size };
+        return { path: `/proc/${process.pid}/fd/${o.fd}`, ino: o.ino, dev: o.dev, size: o.size, nodes: o.nodes };
       }
       case 'release': {
         const o = this.byIdent(r);
