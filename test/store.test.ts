@@ -5,11 +5,13 @@
 // (test/numa/store.test.ts).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, HmsdkError, type Store, type StoreEvent } from '../src/index';
+import { storePaths } from '../src/store/paths';
 import { topology } from '../src/topology/current';
 import { hmsdkWith } from './helpers/cli';
 import { StoreChild } from './helpers/store';
@@ -124,6 +126,29 @@ describe('store: typed errors', () => {
     expect(await creator.list()).toEqual([]);
     await other.disconnect();
     await creator.disconnect();
+  });
+
+  it('a client speaking the raw protocol cannot make the store hand out a file that could shrink (SIGBUS for readers)', async () => {
+    const name = uniqueName();
+    const s = await connect({ name });
+    const file = path.join(dir, 'plain-file');
+    fs.writeFileSync(file, Buffer.alloc(8192));
+    const st = fs.statSync(file);
+    const sock = net.createConnection(storePaths(dir, name).socket);
+    const answers: { id: number; ok: boolean; code?: string }[] = [];
+    sock.on('data', (d) => {
+      for (const l of d.toString().split('\n').filter(Boolean)) {
+        const m = JSON.parse(l) as { id?: number; ok: boolean; code?: string };
+        if (m.id !== undefined) answers.push(m as { id: number; ok: boolean; code?: string });
+      }
+    });
+    sock.write(JSON.stringify({ id: 1, op: 'reserve', key: 'evil', size: 8192 }) + '\n');
+    sock.write(JSON.stringify({ id: 2, op: 'attach', key: 'evil', path: file, ino: st.ino, dev: st.dev, nodes: {} }) + '\n');
+    await until('both answers', () => answers.length === 2);
+    expect(answers).toEqual([expect.objectContaining({ id: 1, ok: true }), expect.objectContaining({ id: 2, ok: false, code: 'ENOTSUP' })]);
+    sock.destroy();
+    await until('the reservation to go with its connection', async () => (await s.list()).length === 0 && (await rejected(s.get('evil'))) === 'ENOENT');
+    await s.disconnect();
   });
 
   it('after disconnect every call is ECLOSED', async () => {

@@ -498,18 +498,19 @@ static napi_value ShmOpen(napi_env env, napi_callback_info info) {
   return number(env, hm_open_ro(path));
 }
 
-/* shmIdent(fd) -> { ino, dev, size } | negative errno */
+/* shmIdent(fd) -> { ino, dev, size, seals } | negative errno (seals -1: no memfd) */
 static napi_value ShmIdent(napi_env env, napi_callback_info info) {
   napi_value v, o;
   int fd;
   if (get_args(env, info, 1, &v) != 0) return fail(env);
   if (arg_fd(env, v, &fd)) return number(env, -22);
   uint64_t ino, dev, size;
-  int r = hm_fd_ident(fd, &ino, &dev, &size);
+  int seals;
+  int r = hm_fd_ident(fd, &ino, &dev, &size, &seals);
   if (r != 0) return number(env, r);
   CHECK(env, napi_create_object(env, &o));
   if (set_number(env, o, "ino", (double)ino) || set_number(env, o, "dev", (double)dev) ||
-      set_number(env, o, "size", (double)size))
+      set_number(env, o, "size", (double)size) || set_number(env, o, "seals", seals))
     return fail(env);
   return o;
 }

@@ -114,13 +114,15 @@ hm_shm_map *hm_shm_create(int pl_id, size_t size, int populate, int *fd_out, hm_
 
 hm_shm_map *hm_shm_map_private(int fd, size_t size, int prefault, hm_err *err) {
   uint64_t ino, dev, fsize;
-  int r = hm_fd_ident(fd, &ino, &dev, &fsize);
+  int seals;
+  int r = hm_fd_ident(fd, &ino, &dev, &fsize, &seals);
   if (r != 0) {
     hm_err_sys(err, "fstat", r);
     return NULL;
   }
   size_t len = hm_round_pages(size);
-  if (size == 0 || fsize < len) {
+  /* Only a memfd that can never shrink: a truncated file would SIGBUS the view. */
+  if (size == 0 || fsize < len || seals < 0 || !(seals & HM_SEAL_SHRINK)) {
     err->code = HM_E_INVAL;
     return NULL;
   }

@@ -41,8 +41,8 @@ typedef struct hm_shm_map hm_shm_map;
  * (and verify) every page now. NULL on error (err set). */
 hm_shm_map *hm_shm_create(int pl, size_t size, int populate, int *fd_out, hm_err *err);
 
-/* A private copy-on-write mapping of `size` bytes of the object behind fd.
- * prefault: map its resident pages now (MADV_POPULATE_READ, no copy).
+/* A private copy-on-write mapping of `size` bytes of the object behind fd
+ * (a memfd sealed against shrinking, else HM_E_INVAL); prefault: map its resident pages now (MADV_POPULATE_READ, no copy).
  * NULL on error (err set). */
 hm_shm_map *hm_shm_map_private(int fd, size_t size, int prefault, hm_err *err);
 

@@ -305,6 +305,9 @@ uint64_t hm_now_ns(void) {
 #define F_SEAL_GROW 0x0004
 #define F_SEAL_WRITE 0x0008
 #endif
+#ifndef F_GET_SEALS
+#define F_GET_SEALS 1034
+#endif
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
@@ -353,12 +356,13 @@ int hm_open_ro(const char *path) {
   return fd < 0 ? -errno : fd;
 }
 
-int hm_fd_ident(int fd, uint64_t *ino, uint64_t *dev, uint64_t *size) {
+int hm_fd_ident(int fd, uint64_t *ino, uint64_t *dev, uint64_t *size, int *seals) {
   struct stat st;
   if (fstat(fd, &st) != 0) return -errno;
   *ino = (uint64_t)st.st_ino;
   *dev = (uint64_t)st.st_dev;
   *size = (uint64_t)st.st_size;
+  *seals = fcntl(fd, F_GET_SEALS);
   return 0;
 }
 

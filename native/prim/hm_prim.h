@@ -101,6 +101,10 @@ uint64_t hm_now_ns(void);
 
 /* ---- shared memory objects (hm_shm) ---------------------------------- */
 
+/* memfd seals (linux/fcntl.h F_SEAL_*). */
+#define HM_SEAL_SHRINK 0x0002
+#define HM_SEAL_GROW 0x0004
+
 /* memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING) sized to len bytes
  * and sealed against shrinking and growing (a truncation would SIGBUS
  * every mapper). fd or -errno. */
@@ -129,8 +133,9 @@ int hm_populate_read(void *addr, size_t len);
 /* open(path, O_RDONLY | O_CLOEXEC): fd or -errno. */
 int hm_open_ro(const char *path);
 
-/* Identity of an open file: inode, device and size (fstat). 0 or -errno. */
-int hm_fd_ident(int fd, uint64_t *ino, uint64_t *dev, uint64_t *size);
+/* Identity of an open file: inode, device and size (fstat), and its memfd
+ * seals (F_GET_SEALS; -1 when it is no memfd). 0 or -errno. */
+int hm_fd_ident(int fd, uint64_t *ino, uint64_t *dev, uint64_t *size, int *seals);
 
 void hm_close(int fd);
 

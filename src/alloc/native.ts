@@ -16,6 +16,9 @@ export const F_POPULATE = 1;
 /** @internal */
 export const F_ZERO = 2;
 
+/** memfd seal that keeps a store object from shrinking under its mappers (linux/fcntl.h F_SEAL_SHRINK). @internal */
+export const SEAL_SHRINK = 2;
+
 /** Kernel policy modes (linux/mempolicy.h). @internal */
 export const MPOL = { preferred: 1, bind: 2, interleave: 3, preferredMany: 5, weightedInterleave: 6 } as const;
 
@@ -88,8 +91,8 @@ export interface NativeAddon {
   shmMap(fd: number, size: number, prefault: boolean): ArrayBuffer | number;
   /** open(path, O_RDONLY): fd or -errno. */
   shmOpen(path: string): number;
-  /** fstat identity of an fd, or -errno. */
-  shmIdent(fd: number): { ino: number; dev: number; size: number } | number;
+  /** fstat identity of an fd and its memfd seals (-1: not a memfd), or -errno. */
+  shmIdent(fd: number): { ino: number; dev: number; size: number; seals: number } | number;
   /** Write-seal a memfd: 0 or -errno. */
   shmSeal(fd: number): number;
   /** Detach a store view and let go of its pages: 0 released, 1 already detached, 2 not a store view, 3 detach failed. */

@@ -381,6 +381,7 @@ export class Store extends EventEmitter {
     } catch (err) {
       addon.shmRelease(r.buffer);
       addon.closeFd(r.fd);
+      this.post({ op: 'abort', key });
       throw err;
     }
     const h: Held = { key, size, fd: r.fd, ino: id.ino, dev: id.dev, creator: true, state: 'creating', writable: r.buffer, nodes, views: new Set() };

@@ -30,7 +30,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { HmsdkError, type HmsdkErrorCode } from '../errors';
-import { native } from '../alloc/native';
+import { native, SEAL_SHRINK } from '../alloc/native';
 import { ensureStoreDir, storePaths } from './paths';
 import { STATUS_VERSION, type StoreStatus } from './status';
 import { type Ident, LineReader, line, type ObjectState, type Request, type StoreEventType, type WireObject } from './protocol';
@@ -74,6 +74,10 @@ function openChecked(path: string, want: Ident): number {
   if (typeof id === 'number' || id.ino !== want.ino || id.dev !== want.dev) {
     addon.closeFd(fd);
     throw new Refusal('ENOENT', `${path} is no longer the object (its process exited or reused the descriptor)`);
+  }
+  if (id.seals < 0 || (id.seals & SEAL_SHRINK) === 0) {
+    addon.closeFd(fd);
+    throw new Refusal('ENOTSUP', `${path} is not a store object (a memfd sealed against shrinking)`);
   }
   return fd;
 }
