@@ -313,6 +313,41 @@ describe('store: worker_threads', () => {
   });
 });
 
+describe('store: a worker that manages the store', () => {
+  it('is terminated: its lock goes with it and the main thread takes over with the object it holds', async () => {
+    const name = uniqueName();
+    const dist = JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'));
+    const src = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const hm = require(${dist});
+      (async () => {
+        const s = await hm.connect({ name: workerData });
+        const b = await s.create('w', 8192);
+        b.fill(4);
+        await s.seal('w');
+        parentPort.on('message', () => undefined);
+        parentPort.postMessage({ serving: s.serving });
+      })().catch((e) => parentPort.postMessage({ error: String(e) }));`;
+    const w = new Worker(src, { eval: true, workerData: name });
+    const msg = await new Promise<{ serving?: boolean; error?: string }>((r) => w.once('message', r));
+    expect(msg).toEqual({ serving: true });
+    const s = await connect({ name });
+    expect(s.serving).toBe(false);
+    const v = await s.get('w');
+    const changes: { serving: boolean }[] = [];
+    s.on('manager', (m: { serving: boolean }) => changes.push(m));
+    await w.terminate();
+    await until('the main thread to take over', () => changes.length === 1);
+    expect(changes[0]!.serving).toBe(true);
+    expect(s.serving).toBe(true);
+    expect(v.every((x) => x === 4)).toBe(true);
+    const again = await s.get('w'); // the object survived: this thread held it and handed it over
+    expect(again.every((x) => x === 4)).toBe(true);
+    s.release('w');
+    await s.disconnect();
+  });
+});
+
 describe('store: CLI', () => {
   it('hmsdk store ls lists objects, holders, nodes; hmsdk stats shows store bytes per node and tier; usage errors exit 2', async () => {
     const name = uniqueName();
