@@ -11,7 +11,8 @@
         "native/core/hm_meta.c", "native/core/hm_place.c", "native/core/hm_capacity.c",
         "native/core/hm_extent.c", "native/core/hm_arena.c", "native/core/hm_stripe.c", "native/core/hm_core.c",
         "native/preload/hm_conf.c",
-        "native/addon/addon.c"
+        "native/addon/addon.c",
+        "native/core/hm_shm.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],

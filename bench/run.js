@@ -31,6 +31,9 @@
 // whole programs (needs an EXMEM node: --vm):
 //  15 programs      node, python3, sqlite3, redis-server, memcached, an mmap user: CPU, peak
 //                   RSS and share on EXMEM under `hmsdk run` vs numactl --membind vs memtier
+// sharing between processes:
+//  16 store         get() of a sealed 256 MiB store object made by another process vs a
+//                   pipe from it and a worker's postMessage copy; bytes copied
 //
 // --quick            tiny iteration counts: checks that every case runs (schema only)
 // --no-gib-history   case 10 without the "1 GiB of 4 KiB blocks live once" history
@@ -48,7 +51,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'programs'];
+const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'programs', 'store'];
 /* Cases that need two tiers: run by --vm inside the emulator. */
 const VM_CASES = ['weighted', 'programs'];
 /* --only names that stand for several cases. */
@@ -178,6 +181,8 @@ function runVm() {
     opts.kernel,
     '--out',
     tmp,
+    '--timeout',
+    '3600', // case 15 runs six real programs three ways under TCG
     '--',
     'node',
     path.join(root, 'bench', 'run.js'),
@@ -239,6 +244,7 @@ async function main() {
     churn: require('./cases/preload-churn').preloadChurn,
     'loop-rss': require('./cases/loop-rss').loopRss,
     programs: require('./cases/programs').programs,
+    store: require('./cases/store').storeCase,
   };
   const run = opts.only ?? CASES;
   log(`${opts.quick ? 'QUICK mode, ' : ''}cases: ${run.join(', ')}; node ${process.version}, ${os.cpus().length} CPUs, memory nodes ${topo.nodes.map((n) => n.id).join(',')}`);

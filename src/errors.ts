@@ -28,7 +28,19 @@ export type HmsdkErrorCode =
   /** A configuration value (environment, file, preset) is invalid. */
   | 'ECONFIG'
   /** An external tool the command needs (QEMU, ...) is missing or failed. */
-  | 'ETOOL';
+  | 'ETOOL'
+  /** Store: an object with this key already exists. */
+  | 'EEXIST'
+  /** Store: no object with this key (never created, or deleted). */
+  | 'ENOENT'
+  /** Store: the object is still being created; readers see it only once sealed. */
+  | 'ENOTSEALED'
+  /** Store: only the connection that created an object may seal it, and only once. */
+  | 'ENOTOWNER'
+  /** Store: the store's manager is gone and no new one could be reached or started. */
+  | 'EMANAGER'
+  /** Store: the store was disconnected. */
+  | 'ECLOSED';
 
 /**
  * The one error class of the SDK.

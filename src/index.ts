@@ -47,3 +47,4 @@ export {
 export { readTopology } from './topology/public';
 export type { ReadTopologyOptions } from './topology';
 export type { MemType, NodePerf, NumaNode, Topology, WeightedInterleaveInfo } from './topology/types';
+export * from './store';

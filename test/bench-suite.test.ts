@@ -85,7 +85,7 @@ describe('bench/run.js --quick', () => {
   it('exits 0 and prints one progress line per task on stderr', () => {
     expect(run.status, String(run.stderr)).toBe(0);
     const err = String(run.stderr);
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
     expect(err).toMatch(/median .*\/op/);
   });
 
@@ -107,9 +107,9 @@ describe('bench/run.js --quick', () => {
     expect(doc.durationSec).toBeLessThan(60);
   });
 
-  it('every case 1..8 and 10..15 has rows with the documented shape', () => {
+  it('every case 1..8 and 10..16 has rows with the documented shape', () => {
     const cases = new Set(doc.rows.map((r) => r.case));
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15]) expect(cases.has(c), `case ${c}`).toBe(true);
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16]) expect(cases.has(c), `case ${c}`).toBe(true);
     // case 1: 4 sizes x 1 baseline; case 3: 3 sizes
     expect(doc.rows.filter((r) => r.case === 1)).toHaveLength(4);
     expect(doc.rows.filter((r) => r.case === 3)).toHaveLength(3);
@@ -165,13 +165,16 @@ describe('bench/run.js --quick', () => {
     }
   });
 
-  it('case 15 (whole programs) needs an EXMEM node: skipped on a machine without one, with the reason', () => {
-    const programs = doc.rows.filter((r) => r.case === 15);
-    expect(programs.length).toBeGreaterThanOrEqual(1);
-    if (doc.env.nodes.every((n) => n.type !== 'EXMEM')) {
-      expect(programs.map((r) => r.status)).toEqual(['skipped']);
-      expect(programs[0]!.note).toMatch(/needs an EXMEM node/);
+  it('case 15 (whole programs): CPU and memory rows per program vs numactl, outputs identical, the launcher apart', () => {
+    const rows = doc.rows.filter((r) => r.case === 15);
+    for (const p of ['node', 'python', 'sqlite3', 'redis', 'memcached', 'mmap']) {
+      const cpu = rows.find((r) => r.id === `programs-${p}-hmsdk-vs-numactl-cpu`);
+      expect(cpu, `${p}: ${rows.map((r) => `${r.id} ${r.note}`).join(' | ')}`).toBeDefined();
+      expect(cpu!.note).toMatch(/output identical/);
+      expect(rows.find((r) => r.id === `programs-${p}-hmsdk-vs-numactl-memory`)).toBeDefined();
+      if (doc.env.nodes.every((n) => n.type !== 'EXMEM')) expect(cpu!.note).toMatch(/one-node host/);
     }
+    expect(rows.find((r) => r.id === 'programs-launcher-cpu')).toBeDefined();
   });
 
   it('cases 10-14: matrix cells per history and size, one row per measurement, in the Markdown', () => {

@@ -70,4 +70,19 @@ describe('examples', () => {
     expect(out).toContain('self-test GET /alloc?size=-1 -> 400');
     expect(out).toContain('self-test ok; live allocations 0');
   });
+
+  it('store-cluster --self-test: two cluster workers serve rows of one shared table; one copy, two holders', async () => {
+    const out = await example('store-cluster', ['--self-test', '--workers', '2', '--vocab', '4096']);
+    if (oneNode()) expect(out).toContain("no EXMEM node on this machine: the table uses DRAM (fallback: 'normal')");
+    expect(out).toMatch(/^primary \d+: table 4096x64 \(1048576 B\) sealed in store /m);
+    expect(out.match(/^worker \d+: table 1048576 B from the store, where\(\): node \d+: 256 pages, rows match$/gm)?.length).toBe(2);
+    expect(out).toMatch(/1 object, 2 holder processes \(\d+, \d+\): one copy of the table for 2 workers/);
+    expect(out).toContain('self-test ok');
+  });
+
+  it('store-piscina: a piscina pool maps one table once per thread; scores match', async () => {
+    const out = await example('store-piscina', ['--threads', '2', '--tasks', '16']);
+    expect(out).toMatch(/^16 tasks on [12] pool threads, each mapping the table once from store example-piscina-\d+: scores match$/m);
+    expect(out).toMatch(/^table 1048576 B, nodes \{"\d+":1048576\}, holds 1(\+1)? in pid \d+/m);
+  });
 });

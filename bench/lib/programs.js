@@ -183,7 +183,12 @@ async function runUnder(launcher, p, env = process.env) {
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   if (p.input) child.stdin.write(p.input);
   try {
-    const output = await p.fill(() => out + err, port);
+    // A program that dies before it holds its data fails at once, not at the fill's timeout.
+    const died = exited.then((code) => {
+      throw new Error(`${p.name}: exited (${code ?? child.signalCode}) before holding its data; stderr: ${err.slice(-500)}`);
+    });
+    const output = await Promise.race([p.fill(() => out + err, port), died]);
+    died.catch(() => {});
     const s = sample(child.pid);
     child.stdin.end();
     if (p.server) child.kill('SIGTERM');

@@ -17,6 +17,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "../core/hm_core.h"
 #include "../core/hm_place.h"
 #include "../core/hm_reserve.h"
+#include "../core/hm_shm.h"
 #include "../core/hm_stripe.h"
 #include "../preload/hm_conf.h"
 
@@ -493,6 +495,201 @@ static napi_value Exec(napi_env env, napi_callback_info info) {
   return number(env, r);
 }
 
+/* ---- shared store objects (native/core/hm_shm.h; src/store) ---------- */
+
+static void finalize_shm(napi_env env, void *data, void *hint) { hm_shm_unhold(hint); }
+
+/* The mapping as an external ArrayBuffer with both holds (as blocks have). */
+static napi_value shm_to_arraybuffer(napi_env env, hm_shm_map *m) {
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, hm_shm_addr(m), hm_shm_size(m), finalize_shm, m, &ab) != napi_ok) {
+    (void)hm_shm_release(m);
+    for (int i = 0; i < HM_SHM_HOLDS; i++) hm_shm_unhold(m);
+    return fail(env);
+  }
+  if (napi_add_finalizer(env, ab, NULL, finalize_shm, m, NULL) != napi_ok) hm_shm_unhold(m);
+  return ab;
+}
+
+static int arg_fd(napi_env env, napi_value v, int *fd) {
+  uint64_t x;
+  if (arg_u64(env, v, INT32_MAX, &x)) return -1;
+  *fd = (int)x;
+  return 0;
+}
+
+/* shmCreate(placementId, size, populate) -> { buffer, fd } | negative code */
+static napi_value ShmCreate(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv) != 0) return fail(env);
+  uint64_t pl, size;
+  bool populate = false;
+  if (arg_u64(env, argv[0], HM_MAX_PLACEMENTS, &pl) || arg_u64(env, argv[1], UINT64_MAX >> 12, &size) || size == 0 ||
+      napi_get_value_bool(env, argv[2], &populate) != napi_ok)
+    return invalid(env);
+  hm_err e = {.node = -1};
+  int fd = -1;
+  hm_shm_map *m = hm_shm_create((int)pl, (size_t)size, populate, &fd, &e);
+  if (!m) return error_code(env, &e);
+  napi_value ab = shm_to_arraybuffer(env, m), o;
+  if (!ab || napi_create_object(env, &o) != napi_ok || napi_set_named_property(env, o, "buffer", ab) != napi_ok ||
+      set_number(env, o, "fd", fd)) {
+    hm_close(fd);
+    return fail(env);
+  }
+  return o;
+}
+
+/* shmMap(fd, size, prefault) -> ArrayBuffer (private copy-on-write) | negative code */
+static napi_value ShmMap(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv) != 0) return fail(env);
+  int fd;
+  uint64_t size;
+  bool prefault = false;
+  if (arg_fd(env, argv[0], &fd) || arg_u64(env, argv[1], UINT64_MAX >> 12, &size) || size == 0 ||
+      napi_get_value_bool(env, argv[2], &prefault) != napi_ok)
+    return invalid(env);
+  hm_err e = {.node = -1};
+  hm_shm_map *m = hm_shm_map_private(fd, (size_t)size, prefault, &e);
+  return m ? shm_to_arraybuffer(env, m) : error_code(env, &e);
+}
+
+/* shmOpen(path) -> fd (read-only) | negative errno */
+static napi_value ShmOpen(napi_env env, napi_callback_info info) {
+  napi_value v;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  char path[4096];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, path, sizeof path, &len) != napi_ok || len == 0 || len >= sizeof path - 1)
+    return number(env, -22);
+  return number(env, hm_open_ro(path));
+}
+
+/* shmIdent(fd) -> { ino, dev, size, seals } | negative errno (seals -1: no memfd) */
+static napi_value ShmIdent(napi_env env, napi_callback_info info) {
+  napi_value v, o;
+  int fd;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  if (arg_fd(env, v, &fd)) return number(env, -22);
+  uint64_t ino, dev, size;
+  int seals;
+  int r = hm_fd_ident(fd, &ino, &dev, &size, &seals);
+  if (r != 0) return number(env, r);
+  CHECK(env, napi_create_object(env, &o));
+  if (set_number(env, o, "ino", (double)ino) || set_number(env, o, "dev", (double)dev) ||
+      set_number(env, o, "size", (double)size) || set_number(env, o, "seals", seals))
+    return fail(env);
+  return o;
+}
+
+/* shmSeal(fd) -> 0 | negative errno */
+static napi_value ShmSeal(napi_env env, napi_callback_info info) {
+  napi_value v;
+  int fd;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  if (arg_fd(env, v, &fd)) return number(env, -22);
+  return number(env, hm_memfd_seal(fd));
+}
+
+/* shmRelease(arrayBuffer) -> 0 released, 1 already detached, 2 not a store view, 3 detach failed */
+static napi_value ShmRelease(napi_env env, napi_callback_info info) {
+  napi_value ab;
+  if (get_args(env, info, 1, &ab) != 0) return fail(env);
+  bool is_ab = false, detached = false;
+  CHECK(env, napi_is_arraybuffer(env, ab, &is_ab));
+  if (!is_ab) return number(env, 2);
+  CHECK(env, napi_is_detached_arraybuffer(env, ab, &detached));
+  if (detached) return number(env, 1);
+  void *data = NULL;
+  size_t len = 0;
+  CHECK(env, napi_get_arraybuffer_info(env, ab, &data, &len));
+  hm_shm_map *m = data ? hm_shm_lookup(data, len) : NULL;
+  if (!m) return number(env, 2);
+  if (napi_detach_arraybuffer(env, ab) != napi_ok) return number(env, 3);
+  (void)hm_shm_release(m); /* on failure the pages go with the finalizers */
+  return number(env, 0);
+}
+
+/* closeFd(fd) */
+static napi_value CloseFd(napi_env env, napi_callback_info info) {
+  napi_value v;
+  int fd;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  if (!arg_fd(env, v, &fd)) hm_close(fd);
+  return number(env, 0);
+}
+
+/* Lock files are closed by an environment cleanup hook too: a worker that
+ * served a store and was terminated must not keep the lock. */
+typedef struct lock_rec {
+  napi_env env;
+  int fd;
+  struct lock_rec *next;
+} lock_rec;
+
+static pthread_mutex_t locks_lock = PTHREAD_MUTEX_INITIALIZER;
+static lock_rec *locks;
+
+static lock_rec *unlink_lock(int fd) {
+  pthread_mutex_lock(&locks_lock);
+  lock_rec **at = &locks;
+  while (*at && (*at)->fd != fd) at = &(*at)->next;
+  lock_rec *r = *at;
+  if (r) *at = r->next;
+  pthread_mutex_unlock(&locks_lock);
+  return r;
+}
+
+static void lock_cleanup(void *arg) {
+  lock_rec *r = unlink_lock(((lock_rec *)arg)->fd);
+  if (!r) return;
+  hm_close(r->fd);
+  free(r);
+}
+
+/* lockFile(path) -> fd | negative errno (-EWOULDBLOCK: held elsewhere) */
+static napi_value LockFile(napi_env env, napi_callback_info info) {
+  napi_value v;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  char path[4096];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, path, sizeof path, &len) != napi_ok || len == 0 || len >= sizeof path - 1)
+    return number(env, -22);
+  lock_rec *r = malloc(sizeof *r);
+  if (!r) return number(env, -12);
+  int fd = hm_lock_file(path);
+  if (fd < 0) {
+    free(r);
+    return number(env, fd);
+  }
+  r->env = env;
+  r->fd = fd;
+  pthread_mutex_lock(&locks_lock);
+  r->next = locks;
+  locks = r;
+  pthread_mutex_unlock(&locks_lock);
+  if (napi_add_env_cleanup_hook(env, lock_cleanup, r) != napi_ok) {
+    lock_cleanup(r);
+    return fail(env);
+  }
+  return number(env, fd);
+}
+
+/* unlockFile(fd): close a lock taken by lockFile. */
+static napi_value UnlockFile(napi_env env, napi_callback_info info) {
+  napi_value v;
+  int fd;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  if (arg_fd(env, v, &fd)) return number(env, -22);
+  lock_rec *r = unlink_lock(fd);
+  if (!r) return number(env, -9);
+  (void)napi_remove_env_cleanup_hook(r->env, lock_cleanup, r);
+  hm_close(r->fd);
+  free(r);
+  return number(env, 0);
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   if (hm_init() != 0) {
     napi_throw_error(env, "ENOADDON", "hmsdk: native init failed");
@@ -505,7 +702,10 @@ static napi_value Init(napi_env env, napi_value exports) {
              {"placement", Placement}, {"lastError", LastError},     {"where", Where},
              {"migrate", Migrate},     {"stats", Stats},             {"trim", Trim},
              {"info", Info},           {"reserveFor", ReserveFor},   {"stripeLayout", StripeLayout},
-             {"confCheck", ConfCheck}, {"confKeys", ConfKeys},         {"exec", Exec}};
+             {"confCheck", ConfCheck}, {"confKeys", ConfKeys},         {"exec", Exec},
+             {"shmCreate", ShmCreate}, {"shmMap", ShmMap},             {"shmOpen", ShmOpen},
+             {"shmIdent", ShmIdent},   {"shmSeal", ShmSeal},           {"shmRelease", ShmRelease},
+             {"closeFd", CloseFd},     {"lockFile", LockFile},         {"unlockFile", UnlockFile}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
     CHECK(env, napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn));

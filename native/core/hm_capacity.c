@@ -195,6 +195,13 @@ void hm_cap_give(hm_extent *e) {
   pthread_mutex_unlock(&cap_lock);
 }
 
+int hm_cap_probe(hm_place *pl, uint64_t bytes, hm_err *err) {
+  pthread_mutex_lock(&cap_lock);
+  int r = fits(pl, bytes, err);
+  pthread_mutex_unlock(&cap_lock);
+  return r;
+}
+
 /* Add sign * share(bytes) to every node of pl's promises. Lock held. */
 static void promise(const hm_place *pl, uint64_t bytes, int sign) {
   for (int i = 0; i < pl->n; i++) nodes_[pl->nodes[i]].lazy_unfaulted += sign * (int64_t)hm_place_share(pl, i, bytes);

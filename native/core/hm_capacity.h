@@ -58,6 +58,12 @@ void hm_cap_set_unfaulted(hm_extent *e, uint64_t unfaulted);
 /* e is being unmapped: give its bytes back. */
 void hm_cap_give(hm_extent *e);
 
+/* May `bytes` that the caller faults at once (a shared store object,
+ * hm_shm) go on pl's nodes now? The same rule and readings as
+ * hm_cap_take; nothing is charged: the pages are populated and verified
+ * right after, and their owner is the object, not this process. 0 or -1. */
+int hm_cap_probe(struct hm_place *pl, uint64_t bytes, hm_err *err);
+
 
 
 /* Use `bytes` as every node's reserve instead of the rule (hm_reserve.h):

@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <time.h>
@@ -348,4 +350,93 @@ uint64_t hm_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- shared memory objects -------------------------------------------- */
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif
+#ifndef F_GET_SEALS
+#define F_GET_SEALS 1034
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+int hm_memfd(const char *name, uint64_t len) {
+  int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -errno;
+  if (ftruncate(fd, (off_t)len) != 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+int hm_memfd_seal(int fd) {
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) != 0) {
+    /* EBUSY: a writable shared mapping (or a pin) is left. */
+    if (errno != EBUSY || fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) != 0) return -errno;
+  }
+  return fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) == 0 ? 0 : -errno;
+}
+
+void *hm_map_fd(int fd, size_t len, int shared) {
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+int hm_map_placeholder(void *addr, size_t len) {
+  void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? -errno : 0;
+}
+
+int hm_populate_read(void *addr, size_t len) {
+  for (;;) {
+    if (madvise(addr, len, MADV_POPULATE_READ) == 0) return 0;
+    if (errno != EINTR && errno != EAGAIN) return -errno;
+  }
+}
+
+int hm_open_ro(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int hm_fd_ident(int fd, uint64_t *ino, uint64_t *dev, uint64_t *size, int *seals) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return -errno;
+  *ino = (uint64_t)st.st_ino;
+  *dev = (uint64_t)st.st_dev;
+  *size = (uint64_t)st.st_size;
+  *seals = fcntl(fd, F_GET_SEALS);
+  return 0;
+}
+
+void hm_close(int fd) {
+  if (fd >= 0) close(fd);
+}
+
+int hm_lock_file(const char *path) {
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -errno;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
 }

@@ -1,6 +1,7 @@
 /*
  * hm_prim: the OS-primitives layer. Every system call the native code makes
  * lives here: anonymous mappings, mbind, populate, move_pages, mincore, the
+ * memfd objects of the shared store (hm_shm) and its lock file, the
  * per-node meminfo reader, the policy-mode probe and the clock. The shared
  * core (native/core), the N-API addon and the LD_PRELOAD library all call
  * the kernel through this file only.
@@ -117,6 +118,52 @@ int hm_mode_supported(int mode);
 
 /* CLOCK_MONOTONIC_COARSE in nanoseconds (vDSO: no syscall). */
 uint64_t hm_now_ns(void);
+
+
+/* ---- shared memory objects (hm_shm) ---------------------------------- */
+
+/* memfd seals (linux/fcntl.h F_SEAL_*). */
+#define HM_SEAL_SHRINK 0x0002
+#define HM_SEAL_GROW 0x0004
+
+/* memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING) sized to len bytes
+ * and sealed against shrinking and growing (a truncation would SIGBUS
+ * every mapper). fd or -errno. */
+int hm_memfd(const char *name, uint64_t len);
+
+/* Add the write seals at seal time: F_SEAL_WRITE when no writable shared
+ * mapping is left, else F_SEAL_FUTURE_WRITE (5.1+); then F_SEAL_SEAL.
+ * 0 or -errno. */
+int hm_memfd_seal(int fd);
+
+/* Map len bytes of fd: shared read/write (the creator) or private
+ * copy-on-write (readers: a write copies the page into this process
+ * only). NULL on failure (errno set). */
+void *hm_map_fd(int fd, size_t len, int shared);
+
+/* Replace [addr, addr+len) with a fresh private anonymous mapping
+ * (MAP_FIXED, nothing faulted): drops the mapping's reference to its
+ * object at once while the range stays writable, so a write still in
+ * flight lands in memory nobody reads. 0 or -errno. */
+int hm_map_placeholder(void *addr, size_t len);
+
+/* Fault the pages of a mapping in for reading (MADV_POPULATE_READ, 5.14+):
+ * page-table entries only, no copy. 0 or -errno (-EINVAL before 5.14). */
+int hm_populate_read(void *addr, size_t len);
+
+/* open(path, O_RDONLY | O_CLOEXEC): fd or -errno. */
+int hm_open_ro(const char *path);
+
+/* Identity of an open file: inode, device and size (fstat), and its memfd
+ * seals (F_GET_SEALS; -1 when it is no memfd). 0 or -errno. */
+int hm_fd_ident(int fd, uint64_t *ino, uint64_t *dev, uint64_t *size, int *seals);
+
+void hm_close(int fd);
+
+/* Open (creating, mode 0600) and flock(LOCK_EX | LOCK_NB) a lock file: fd,
+ * or -EWOULDBLOCK while another open file holds it, or -errno. The lock
+ * goes away with the fd (close, exit, SIGKILL). */
+int hm_lock_file(const char *path);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,9 @@ export const F_POPULATE = 1;
 /** @internal */
 export const F_ZERO = 2;
 
+/** memfd seal that keeps a store object from shrinking under its mappers (linux/fcntl.h F_SEAL_SHRINK). @internal */
+export const SEAL_SHRINK = 2;
+
 /** Kernel policy modes (linux/mempolicy.h). @internal */
 export const MPOL = { preferred: 1, bind: 2, interleave: 3, preferredMany: 5, weightedInterleave: 6 } as const;
 
@@ -89,6 +92,22 @@ export interface NativeAddon {
    * execve failed; on success it does not return.
    */
   exec(path: string[], argv: string[], env: string[], mode: number, nodes: number[]): number;
+  /** A new store object (native/core/hm_shm.h): a memfd placed under `placement`, mapped shared read/write. */
+  shmCreate(placement: number, size: number, populate: boolean): { buffer: ArrayBuffer; fd: number } | number;
+  /** A private copy-on-write mapping of `size` bytes of the object behind fd. */
+  shmMap(fd: number, size: number, prefault: boolean): ArrayBuffer | number;
+  /** open(path, O_RDONLY): fd or -errno. */
+  shmOpen(path: string): number;
+  /** fstat identity of an fd and its memfd seals (-1: not a memfd), or -errno. */
+  shmIdent(fd: number): { ino: number; dev: number; size: number; seals: number } | number;
+  /** Write-seal a memfd: 0 or -errno. */
+  shmSeal(fd: number): number;
+  /** Detach a store view and let go of its pages: 0 released, 1 already detached, 2 not a store view, 3 detach failed. */
+  shmRelease(ab: ArrayBuffer): 0 | 1 | 2 | 3;
+  closeFd(fd: number): number;
+  /** flock a lock file (created 0600): fd, or -EWOULDBLOCK while held elsewhere, or -errno. */
+  lockFile(path: string): number;
+  unlockFile(fd: number): number;
 }
 
 let addon: NativeAddon | undefined;

@@ -22,6 +22,7 @@ const commands: Record<string, { summary: string; load: () => Command }> = {
   run: { summary: 'run a program with its large allocations placed on a tier or nodes (LD_PRELOAD)', load: () => require('./run') as Command },
   bench: { summary: 'measure read/write bandwidth and latency per node', load: () => require('./bench') as Command },
   emulate: { summary: 'run a command inside a multi-node NUMA/CXL VM (QEMU)', load: () => require('./emulate') as Command },
+  store: { summary: 'shared memory objects: serve a store, list its objects', load: () => require('./store') as Command },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

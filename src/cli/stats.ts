@@ -3,12 +3,17 @@
  * `numastat -m` + `free -h`; `-p PID|NAME` for one process from its
  * /proc/PID/numa_maps (like `numastat -p`). Reads sysfs through the SDK's
  * one topology reader; does not load the native addon (start-up cost).
+ * Shared store objects (src/store) are listed per store, node and tier
+ * from their managers' status files.
  */
 import { HmsdkError } from '../errors';
 import { listKernelDir } from '../kernel/files';
 import { readNumaMaps } from '../topology/numa-maps';
 import { KINDS, processName, processStats, systemStats } from '../topology/usage';
 import { formatNodeList, readTopology } from '../topology';
+import { readStoreStatus, type StoreStatus } from '../store/status';
+import { storeDir } from '../store/paths';
+import type { Topology } from '../topology/types';
 import { formatBytes } from '../util/bytes';
 import { parseArgs, UsageError } from './args';
 import { colours, table } from './format';
@@ -74,6 +79,34 @@ function renderProcess(p: ReturnType<typeof processStats>, fmt: (n: number) => s
   return `process ${p.pid} (${p.name})\n` + table(rows, [false, false, true, true, true, true, true, true]);
 }
 
+/** Store memory per store and node (the managers' status files), with the node's tier. */
+function storeRows(t: Topology, stores: StoreStatus[]): { name: string; pid: number; node: number; tier: string; objects: number; bytes: number }[] {
+  const rows = [];
+  for (const s of stores) {
+    const perNode = new Map<number, { objects: number; bytes: number }>();
+    for (const o of s.objects) {
+      for (const [n, b] of Object.entries(o.nodes)) {
+        const e = perNode.get(Number(n)) ?? { objects: 0, bytes: 0 };
+        e.objects++;
+        e.bytes += b;
+        perNode.set(Number(n), e);
+      }
+    }
+    for (const [node, e] of [...perNode].sort((a, b) => a[0] - b[0])) {
+      const tier = t.exmemNodes.includes(node) ? 'EXMEM' : t.normalNodes.includes(node) ? 'NORMAL' : '?';
+      rows.push({ name: s.name, pid: s.pid, node, tier, ...e });
+    }
+  }
+  return rows;
+}
+
+function renderStores(rows: ReturnType<typeof storeRows>, fmt: (n: number) => string): string {
+  const c = colours();
+  const out: string[][] = [['STORE', 'PID', 'NODE', 'TIER', 'OBJECTS', 'BYTES'].map((h) => c.bold(h))];
+  for (const r of rows) out.push([r.name, String(r.pid), String(r.node), r.tier, String(r.objects), fmt(r.bytes)]);
+  return table(out, [false, true, false, false, true, true]);
+}
+
 // --watch bounds: faster than 0.1 s is a busy loop of sysfs reads; a day is
 // the longest useful interval, and keeps the delay far below setInterval's
 // 2^31-1 ms (beyond it Node fires every millisecond).
@@ -107,7 +140,10 @@ export async function run(argv: string[]): Promise<number> {
       return flags.json ? JSON.stringify(p) : renderProcess(p, fmt);
     }
     const s = systemStats(t);
-    return flags.json ? JSON.stringify(s) : renderSystem(s, fmt);
+    // Stores are this host's: not shown for another sysfs tree.
+    const stores = flags['sys-root'] === undefined ? storeRows(t, readStoreStatus(storeDir())) : [];
+    if (flags.json) return JSON.stringify({ ...s, stores });
+    return renderSystem(s, fmt) + (stores.length ? `\n\nshared store objects (hmsdk store ls NAME for details)\n${renderStores(stores, fmt)}` : '');
   };
   if (interval === undefined) {
     process.stdout.write(once() + '\n');

@@ -514,3 +514,56 @@ export function checkAllocateOptions(name: string, value: unknown, placementOnly
   const placement: PlacementRequest = Object.freeze({ tier, nodes: nodes && Object.freeze(nodes), policy, weights, fallback });
   return Object.freeze({ placement, populate, zero });
 }
+
+// ---- store options (src/store) ----------------------------------------------
+
+/** Longest store name and object key, in characters. @internal */
+export const STORE_NAME_MAX = 200;
+/** @internal */
+export const STORE_KEY_MAX = 1024;
+
+/** Validated options of the store's connect(): a frozen snapshot. @internal */
+export interface StoreRequest {
+  readonly name: string;
+  readonly placement: PlacementRequest;
+  /** Fault (and verify) every page of an object when it is created. */
+  readonly populate: boolean;
+  /** Serve the store from this process when nobody does (embedded mode). */
+  readonly serve: boolean;
+  /** Milliseconds to find or become the store's manager. */
+  readonly timeout: number;
+}
+
+const STORE_KEYS = ['name', 'tier', 'node', 'nodes', 'policy', 'fallback', 'populate', 'serve', 'timeout'] as const;
+
+/** Throw unless `value` is a store name: 1..200 characters, no NUL. @internal */
+export function checkStoreName(name: string, value: unknown): string {
+  const s = checkString(name, value, STORE_NAME_MAX);
+  if (s.length === 0) throw new RangeError(`${name} must not be empty`);
+  return s;
+}
+
+/** Throw unless `value` is an object key: 1..1024 characters, no NUL. @internal */
+export function checkStoreKey(name: string, value: unknown): string {
+  const s = checkString(name, value, STORE_KEY_MAX);
+  if (s.length === 0) throw new RangeError(`${name} must not be empty`);
+  return s;
+}
+
+/**
+ * Validate connect() options: `name` is required; the placement keys are
+ * allocate()'s (`weights` excepted: a store object has one kernel policy).
+ * @internal
+ */
+export function checkStoreOptions(name: string, value: unknown): StoreRequest {
+  if (value === undefined) throw new TypeError(`${name} must be an object with a name, got undefined`);
+  const o = readOptions(name, value, STORE_KEYS);
+  const storeName = checkStoreName(`${name}.name`, o.name);
+  const placementKeys: Record<string, unknown> = {};
+  for (const k of ['tier', 'node', 'nodes', 'policy', 'fallback'] as const) if (o[k] !== undefined) placementKeys[k] = o[k];
+  const { placement } = checkAllocateOptions(name, placementKeys, true);
+  const populate = o.populate === undefined ? true : checkBoolean(`${name}.populate`, o.populate);
+  const serve = o.serve === undefined ? true : checkBoolean(`${name}.serve`, o.serve);
+  const timeout = o.timeout === undefined ? 5000 : checkInt(`${name}.timeout`, o.timeout, 1, 600_000);
+  return Object.freeze({ name: storeName, placement, populate, serve, timeout });
+}
