@@ -22,6 +22,7 @@ const commands: Record<string, { summary: string; load: () => Command }> = {
   run: { summary: 'run a program with its large allocations placed on a tier or nodes (LD_PRELOAD)', load: () => require('./run') as Command },
   bench: { summary: 'measure read/write bandwidth and latency per node', load: () => require('./bench') as Command },
   emulate: { summary: 'run a command inside a multi-node NUMA/CXL VM (QEMU)', load: () => require('./emulate') as Command },
+  doctor: { summary: 'is memory tiering set up right? tiers, demotion, NUMA balancing, DAMON, THP, with fixes', load: () => require('./doctor') as Command },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
