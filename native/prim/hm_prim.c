@@ -289,3 +289,34 @@ uint64_t hm_now_ns(void) {
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+void *hm_map_aligned(size_t len, size_t align) {
+  char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+  size_t head = a - (uintptr_t)p, tail = align - head;
+  if (head) munmap(p, head);
+  if (tail) munmap((char *)a + len, tail);
+  return (void *)a;
+}
+
+int hm_nohugepage(void *addr, size_t len) {
+  if (!len) return 0;
+  return madvise(addr, len, MADV_NOHUGEPAGE) == 0 ? 0 : -errno;
+}
+
+struct status_ctx {
+  int *out;
+  size_t at;
+};
+
+static void status_visit(const int *status, unsigned long n, void *p) {
+  struct status_ctx *c = p;
+  memcpy(c->out + c->at, status, n * sizeof *status);
+  c->at += n;
+}
+
+int hm_page_status(const void *addr, size_t npages, int *status) {
+  struct status_ctx c = {status, 0};
+  return query_pages(addr, npages * hm_page_size(), status_visit, &c);
+}

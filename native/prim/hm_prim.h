@@ -97,6 +97,24 @@ int hm_mode_supported(int mode);
 /* CLOCK_MONOTONIC_COARSE in nanoseconds (vDSO: no syscall). */
 uint64_t hm_now_ns(void);
 
+/* Transparent huge page size on x86-64 (PMD): the unit the kernel migrates
+ * a THP in. */
+#define HM_HUGE_BYTES (2u * 1024 * 1024)
+
+/* Anonymous private read/write mapping of len bytes whose address is a
+ * multiple of `align` (a power of two, a multiple of the page size): over-map
+ * by align and unmap the excess. NULL on failure (errno set). */
+void *hm_map_aligned(size_t len, size_t align);
+
+/* madvise(MADV_NOHUGEPAGE) on a page-aligned range. 0 or -errno (-EINVAL on
+ * kernels without THP, where there is nothing to prevent). */
+int hm_nohugepage(void *addr, size_t len);
+
+/* Node of each of the npages pages from addr (move_pages query):
+ * status[i] = node id, or -ENOENT (never touched), -EFAULT (not mapped or
+ * the zero page). 0 or -errno. */
+int hm_page_status(const void *addr, size_t npages, int *status);
+
 #ifdef __cplusplus
 }
 #endif

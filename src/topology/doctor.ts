@@ -424,7 +424,7 @@ function thpFinding(r: DoctorReport): DoctorFinding | undefined {
     summary: `transparent huge pages: enabled = ${enabled}, defrag = ${defrag ?? '?'}`,
     meaning:
       (enabled === 'always'
-        ? 'anonymous memory gets 2 MiB pages where a mapping covers an aligned 2 MiB, and the kernel migrates a huge page whole: moving one buffer moves whatever shares its huge page'
+        ? 'anonymous memory gets 2 MiB pages where a mapping covers an aligned 2 MiB; the kernel migrates a huge page whole, so hmsdk maps every buffer so that none shares a huge page with another (migrate() reports any neighbour pages moved)'
         : 'only memory that asks (MADV_HUGEPAGE) gets 2 MiB pages') + stall,
     fix: defrag === 'always' ? 'echo defer+madvise | sudo tee /sys/kernel/mm/transparent_hugepage/defrag' : undefined,
   };
