@@ -28,6 +28,8 @@
 //  13 churn         C program churning 64 KiB..4 MiB blocks: CPU under `hmsdk run` and
 //                   memkind memtier vs plain glibc (installs libmemkind0 as root)
 //  14 loop-rss      RSS over 1M s_malloc+s_free in one synchronous loop, and after yielding
+//  15 pool-trace    TieredPool trace replay (zipf, shifting hot set, scan, HTTP cache):
+//                   DRAM-hit share vs the offline optimum, the old pool and static placement
 //
 // --quick            tiny iteration counts: checks that every case runs (schema only)
 // --no-gib-history   case 10 without the "1 GiB of 4 KiB blocks live once" history
@@ -44,7 +46,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss'];
+const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'pool-trace'];
 /* --only names that stand for several cases. */
 const GROUPS = { history: ['matrix', 'held', 'interference', 'churn', 'loop-rss'] };
 const SCHEMA = 'hmsdk-bench/1';
@@ -232,6 +234,7 @@ async function main() {
     interference: require('./cases/interference').interference,
     churn: require('./cases/preload-churn').preloadChurn,
     'loop-rss': require('./cases/loop-rss').loopRss,
+    'pool-trace': require('./cases/pool-trace').poolTrace,
   };
   const run = opts.only ?? CASES;
   log(`${opts.quick ? 'QUICK mode, ' : ''}cases: ${run.join(', ')}; node ${process.version}, ${os.cpus().length} CPUs, memory nodes ${topo.nodes.map((n) => n.id).join(',')}`);

@@ -85,8 +85,11 @@ describe('THP: a move moves only what was asked', () => {
     for (let round = 0; round < 12; round++) {
       for (let rep = 0; rep < 6; rep++) for (let j = 0; j < 48; j++) pool.get((round * 16 + j) % n);
       pool.rebalance();
-      worst = Math.max(worst, dramBytes());
+      const now = dramBytes();
+      worst = Math.max(worst, now);
+      expect(pool.residency().hotBytes).toBe(now);
     }
+    expect(pool.stats().neighbourPagesMoved).toBe(0);
     expect(pool.stats().promotions).toBeGreaterThan(0);
     expect(worst).toBeLessThanOrEqual(budget + 2 * MiB);
     pool.close();
