@@ -21,4 +21,5 @@ export {
   type TieredPoolEvents,
   type TieredPoolStats,
 } from './pool';
+export { TieredCache, type CacheSetOptions, type DisposeReason, type TieredCacheOptions } from './cache';
 export { DEFAULT_INTERVAL_MS, DEFAULT_MAX_BYTES_PER_TICK, type TieredPoolOptions } from './options';

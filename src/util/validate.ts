@@ -514,3 +514,9 @@ export function checkAllocateOptions(name: string, value: unknown, placementOnly
   const placement: PlacementRequest = Object.freeze({ tier, nodes: nodes && Object.freeze(nodes), policy, weights, fallback });
   return Object.freeze({ placement, populate, zero });
 }
+
+/** Throw unless `value` is a function (a callback option). @internal */
+export function checkFunction(name: string, value: unknown): (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw new TypeError(`${name} must be a function, got ${describe(value)}`);
+  return value as (...args: never[]) => unknown;
+}
