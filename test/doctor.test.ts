@@ -27,6 +27,7 @@ describe('diagnose', () => {
     expect(t?.severity).toBe('problem');
     expect(t?.meaning).toMatch(/never demotes/);
     expect(t?.fix).toMatch(/daxctl reconfigure-device --mode=system-ram/);
+    expect(t?.fix).toMatch(/although HMAT describes it.*--kernel 6\.12/);
     // Demotion is off, but turning it on would not help: the finding says so.
     expect(finding(r, 'demotion')[0]?.meaning).toMatch(/no target/);
     expect(r.damon).toEqual({ sysfs: false, kdamonds: undefined, migrateActions: false, nodeMemGoals: false, source: 'absent' });
@@ -70,6 +71,13 @@ describe('diagnose', () => {
     expect(tiering.numaBalancing.mode).toBe('tiering');
     expect(ids(tiering)).toContain('numa-balancing.tiering-no-tiers');
     expect(tiering.damon).toMatchObject({ migrateActions: true, nodeMemGoals: true, source: 'kernel-release' });
+  });
+
+  it('one tier without HMAT figures: the fix is HMAT or dax kmem, not a newer kernel', () => {
+    const r = run('missing-hmat', 'debian-6.12');
+    const [t] = finding(r, 'tiers');
+    expect([t?.id, t?.severity]).toEqual(['tiers.single', 'problem']);
+    expect(t?.fix).toMatch(/^the firmware gives no HMAT figures for node\(s\) 0, so no kernel can rank them: online the CXL memory through the dax kmem driver/);
   });
 
   it('an EXMEM node in the DRAM tier next to a separate slower tier is found by name', () => {

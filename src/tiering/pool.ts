@@ -308,7 +308,7 @@ interface Entry<K> {
   hot: boolean;
   /** Accesses in window `epoch`. */
   count: number;
-  /** Aged access count as of window `epoch` (halved per later window). */
+  /** Aged access count as of window `epoch` (times 0.9 per later window). */
   heat: number;
   epoch: number;
   /** Logical clock of the last access. */
@@ -343,7 +343,7 @@ const HEAT_HORIZON = 400;
  * @example
  * ```ts
  * import { TieredPool } from 'hmsdk';
- * using pool = new TieredPool({ dramBudget: 256 << 20, promoteAfter: 4, intervalMs: 500 });
+ * using pool = new TieredPool({ dramBudget: 256 << 20, intervalMs: 500 });
  * pool.set('chunk:0', 128 << 10).fill(1);   // new entry: DRAM while the budget allows
  * pool.set('chunk:1', Buffer.from('...'));  // copies the data
  * const b = pool.get('chunk:0');            // O(1), counts the access

@@ -173,12 +173,21 @@ function tierList(t: Topology): DoctorTier[] {
 const GIB = 2 ** 30;
 const size = (b: number) => (b >= GIB ? `${(b / GIB).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(0)} MiB`);
 
-const ONE_TIER_FIX =
-  'the tier of boot-time memory is fixed at boot: online the CXL memory through the dax kmem driver ' +
-  '(daxctl reconfigure-device --mode=system-ram daxX.Y puts it in a slower tier), or boot a kernel that ' +
-  'derives tiers from the firmware HMAT (the emulator: hmsdk emulate --kernel 6.12)';
+/** How to get EXMEM nodes into a tier of their own: depends on whether the firmware describes them (HMAT). */
+function oneTierFix(t: Topology, exmem: readonly number[]): string {
+  const dax = 'online the CXL memory through the dax kmem driver (daxctl reconfigure-device --mode=system-ram daxX.Y puts it in a slower tier)';
+  const blind = exmem.filter((id) => {
+    const n = t.nodes.find((x) => x.id === id);
+    return n !== undefined && n.access0 === undefined && n.access1 === undefined;
+  });
+  if (blind.length > 0) {
+    return `the firmware gives no HMAT figures for node(s) ${formatNodeList(blind)}, so no kernel can rank them: ${dax}, or describe them in HMAT (the emulator: a preset with "hmat" entries, e.g. hmsdk emulate --topology cxl-expander --kernel 6.12)`;
+  }
+  return `this kernel put boot-time memory in one tier although HMAT describes it: ${dax}, or boot a kernel that derives tiers from HMAT (the emulator: hmsdk emulate --kernel 6.12)`;
+}
 
-function tierFindings(r: DoctorReport, hasExmem: boolean): DoctorFinding[] {
+function tierFindings(r: DoctorReport, t: Topology): DoctorFinding[] {
+  const hasExmem = t.exmemNodes.length > 0;
   const out: DoctorFinding[] = [];
   const memNodes = r.nodes.length;
   if (memNodes <= 1) {
@@ -213,20 +222,20 @@ function tierFindings(r: DoctorReport, hasExmem: boolean): DoctorFinding[] {
       meaning: hasExmem
         ? 'the kernel sees DRAM and EXMEM as equally fast: reclaim never demotes to EXMEM and NUMA-balancing tiering mode never promotes from it, whatever demotion_enabled and numa_balancing say (HMSDK issues #2, #5); hmsdk placement, migrate() and TieredPool still work, they use hmsdk\'s own classification'
         : 'every node is DRAM-class: one tier is right',
-      fix: hasExmem ? ONE_TIER_FIX : undefined,
+      fix: hasExmem ? oneTierFix(t, t.exmemNodes) : undefined,
     });
     return out;
   }
-  const mixed = r.tiers.filter((t) => t.types.includes('NORMAL') && t.types.includes('EXMEM'));
-  for (const t of mixed) {
-    const ex = t.nodes.filter((_, i) => t.types[i] === 'EXMEM');
+  const mixed = r.tiers.filter((x) => x.types.includes('NORMAL') && x.types.includes('EXMEM'));
+  for (const tier of mixed) {
+    const ex = tier.nodes.filter((_, i) => tier.types[i] === 'EXMEM');
     out.push({
       id: 'tiers.exmem-with-dram',
       topic: 'tiers',
       severity: 'problem',
-      summary: `EXMEM node(s) ${formatNodeList(ex)} share memory_tier${t.id} with DRAM node(s) ${formatNodeList(t.nodes.filter((_, i) => t.types[i] === 'NORMAL'))}`,
+      summary: `EXMEM node(s) ${formatNodeList(ex)} share memory_tier${tier.id} with DRAM node(s) ${formatNodeList(tier.nodes.filter((_, i) => tier.types[i] === 'NORMAL'))}`,
       meaning: `the kernel neither demotes to nor promotes from node(s) ${formatNodeList(ex)}: they count as DRAM for reclaim and NUMA balancing`,
-      fix: ONE_TIER_FIX,
+      fix: oneTierFix(t, ex),
     });
   }
   if (mixed.length === 0) {
@@ -460,7 +469,7 @@ export function diagnose(options: DiagnoseOptions = {}): DoctorReport {
   const hasExmem = t.exmemNodes.length > 0;
   const multiTier = report.tiers.length > 1 && !report.tiers.some((x) => x.types.includes('NORMAL') && x.types.includes('EXMEM'));
   const all = [
-    ...tierFindings(report, hasExmem),
+    ...tierFindings(report, t),
     capacityFinding(report),
     demotionFinding(report, multiTier),
     balancingFinding(report, multiTier),
