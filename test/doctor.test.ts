@@ -30,7 +30,7 @@ describe('diagnose', () => {
     expect(t?.fix).toMatch(/although HMAT describes it.*--kernel 6\.12/);
     // Demotion is off, but turning it on would not help: the finding says so.
     expect(finding(r, 'demotion')[0]?.meaning).toMatch(/no target/);
-    expect(r.damon).toEqual({ sysfs: false, kdamonds: undefined, migrateActions: false, nodeMemGoals: false, source: 'absent' });
+    expect(r.damon).toEqual({ sysfs: false, kdamonds: undefined, migrateActions: false, nodeMemGoals: false, vaddrMigrate: false, source: 'absent' });
     expect(ids(r)).toContain('damon.absent');
     expect(ids(r)).toContain('weighted-interleave.absent');
     expect(r.thp).toEqual({ enabled: 'always', defrag: 'madvise' });
@@ -50,7 +50,8 @@ describe('diagnose', () => {
     expect([nb?.id, nb?.fix]).toEqual(['numa-balancing.normal', 'echo 2 | sudo tee /proc/sys/kernel/numa_balancing']);
     expect(r.numaBalancing).toEqual({ value: 1, mode: 'normal' });
     // No scheme exists, so the migrate actions are inferred from the release (6.12 >= 6.11).
-    expect(r.damon).toEqual({ sysfs: true, kdamonds: 0, migrateActions: true, nodeMemGoals: false, source: 'kernel-release' });
+    expect(r.damon).toEqual({ sysfs: true, kdamonds: 0, migrateActions: true, nodeMemGoals: false, vaddrMigrate: false, source: 'kernel-release' });
+    expect(finding(r, 'damon')[0]?.meaning).toMatch(/paddr operations: whole nodes/);
   });
 
   it('capacity per tier is the sum of its nodes\' meminfo', () => {
@@ -70,7 +71,7 @@ describe('diagnose', () => {
     const tiering = run('one-tier', 'tiering-6.16');
     expect(tiering.numaBalancing.mode).toBe('tiering');
     expect(ids(tiering)).toContain('numa-balancing.tiering-no-tiers');
-    expect(tiering.damon).toMatchObject({ migrateActions: true, nodeMemGoals: true, source: 'kernel-release' });
+    expect(tiering.damon).toMatchObject({ migrateActions: true, nodeMemGoals: true, vaddrMigrate: false, source: 'kernel-release' });
   });
 
   it('one tier without HMAT figures: the fix is HMAT or dax kmem, not a newer kernel', () => {

@@ -216,8 +216,7 @@ describe('TieredPool policy', () => {
     p.rebalance();
     for (let i = 0; i < 3; i++) p.get('a');
     p.get('b');
-    p.get('c');
-    p.get('c'); // c: 2 (candidate), b: 1 (colder), a: 3
+    for (let i = 0; i < 4; i++) p.get('c'); // c: 4 (candidate), b: 1 (colder by more than the margin), a: 3
     const m = recordMoves(p);
     p.rebalance();
     expect(m.demote).toEqual(['b']);
@@ -394,7 +393,9 @@ describe('TieredPool without a rate threshold (no promoteAfter)', () => {
     p.rebalance(); // the fill's accesses age like any others
     const m = recordMoves(p);
     window(p, { k5: 1, k6: 1 });
-    expect(m.promote.sort()).toEqual(['k5', 'k6']);
+    expect(m.promote).toEqual([]); // 1.9 < (0.9 + 1) x 1.25: one access is not enough to displace
+    window(p, { k5: 1, k6: 1 });
+    expect(m.promote.sort()).toEqual(['k5', 'k6']); // 2.71 > (0.81 + 1) x 1.25
     expect(m.demote.sort()).toEqual(['k0', 'k1']);
     expect(p.stats()).toMatchObject({ hotBytes: 2 * E, hotEntries: 2 });
     // and they stay while read at that low rate
@@ -402,14 +403,14 @@ describe('TieredPool without a rate threshold (no promoteAfter)', () => {
     expect([p.tierOf('k5'), p.tierOf('k6'), p.tierOf('k2')]).toEqual(['hot', 'hot', 'cold']);
   });
 
-  it('heat ages by 0.9 per window: 10 reads once protect an entry against a newcomer read once per window for 7 windows, not 9', () => {
+  it('heat ages by 0.9 per window: 10 reads once protect an entry against a newcomer read once per window for 8 windows, not 10', () => {
     const p = free0({ dramBudget: E });
     p.set('old', E);
     p.set('new', E);
     p.rebalance();
     window(p, { old: 10 });
-    // new gains sum 0.9^i, old keeps 10 * 0.9^w and the hot bonus 1.25: new wins at w = 8
-    for (let w = 1; w <= 7; w++) window(p, { new: 1 });
+    // new gains sum 0.9^i, old keeps (10 * 0.9^w + 1) x 1.25: new wins at w = 9
+    for (let w = 1; w <= 8; w++) window(p, { new: 1 });
     expect(p.tierOf('new')).toBe('cold');
     window(p, { new: 1 });
     window(p, { new: 1 });
@@ -423,8 +424,8 @@ describe('TieredPool without a rate threshold (no promoteAfter)', () => {
     const m = recordMoves(p);
     for (let w = 0; w < 10; w++) window(p, { a: 1, b: 1 });
     expect(m.promote).toEqual([]);
-    // 1.3x warmer for long enough does (the bonus is 1.25x)
-    for (let w = 0; w < 30; w++) window(p, { a: 10, b: 13 });
+    // 25% and more than one access warmer for long enough does (here each window is a shift: b's repeats)
+    for (let w = 0; w < 30; w++) window(p, { a: 10, b: 15 });
     expect(m.promote).toEqual(['b']);
   });
 

@@ -156,6 +156,7 @@ function replay(Pool, trace, rebalance, sameNodes) {
       pool.get(r.key);
     }
     const s = pool.stats();
+    replay.promotions = s.promotions;
     return s.hits.hot / (s.hits.hot + s.hits.cold);
   } finally {
     pool.close();
@@ -200,23 +201,29 @@ async function poolTrace(ctx) {
     const olds = [];
     const statics = [];
     const ratios = [];
+    const promos = [];
+    const oldPromos = [];
     for (const seed of seeds) {
       const trace = makeTrace(name, quick, seed);
       const o = optimum(trace);
       const share = replay(h.TieredPool, trace, true, sameNodes);
+      promos.push(replay.promotions / trace.seconds);
       ours.push(share);
       opt.push(o.segment);
       optStatic.push(o.static);
       ratios.push(share / o.segment);
       statics.push(replay(h.TieredPool, trace, false, sameNodes));
-      if (old.Pool) olds.push(replay(old.Pool, trace, true, sameNodes));
+      if (old.Pool) {
+        olds.push(replay(old.Pool, trace, true, sameNodes));
+        oldPromos.push(replay.promotions / trace.seconds);
+      }
     }
     const med = (xs) => summarize(xs).median;
     const pct = (x) => `${(100 * x).toFixed(1)}%`;
     const t0 = makeTrace(name, quick, seeds[0]);
     const note =
       `${t0.n} x ${t0.size / KiB} KiB, budget ${t0.budget / MiB} MiB, ${t0.reqs.length} requests over ${t0.seconds} s; DRAM-hit share: ` +
-      `pool ${pct(med(ours))}, old pool ${olds.length ? pct(med(olds)) : `n/a (${old.reason})`}, static ${pct(med(statics))}; ` +
+      `pool ${pct(med(ours))} (${med(promos).toFixed(1)} promotions/s), old pool ${olds.length ? `${pct(med(olds))} (${med(oldPromos).toFixed(1)} promotions/s)` : `n/a (${old.reason})`}, static ${pct(med(statics))}; ` +
       `optimum per ${SEGMENT_SEC} s ${pct(med(opt))}, static optimum ${pct(med(optStatic))} (medians over ${seeds.length} seed(s))`;
     log(`[${CASE}] ${name}: ${note}`);
     rows.push(
@@ -231,7 +238,7 @@ async function poolTrace(ctx) {
         kind: 'share',
         target: { op: '>=', value: 0.9 },
         note,
-        extra: { pool: { ours, optimum: opt, staticOptimum: optStatic, oldPool: olds, static: statics } },
+        extra: { pool: { ours, optimum: opt, staticOptimum: optStatic, oldPool: olds, static: statics, promotionsPerSec: promos, oldPoolPromotionsPerSec: oldPromos } },
       }),
     );
   }

@@ -26,7 +26,9 @@
  * migrate_hot / migrate_cold (the two came with that file, Linux 6.11),
  * otherwise the kernel release decides (>= 6.11), and the report says which
  * source it used. Quota goals on node memory use (`node_mem_used_bp`) are
- * inferred the same way from 6.16.
+ * inferred the same way from 6.16, and migrate actions under the per-process
+ * `vaddr` operations (before, `paddr` only: physical ranges, whole nodes)
+ * from 6.17.
  *
  * Pure over its inputs: `sysRoot` and `procRoot` default to the live trees
  * and point at fixture trees in tests.
@@ -87,6 +89,8 @@ export interface DoctorReport {
     migrateActions: boolean;
     /** Quota goals on node memory use, `node_mem_used_bp` / `node_mem_free_bp` (6.16+). */
     nodeMemGoals: boolean;
+    /** The migrate actions also work with the per-process `vaddr` operations (6.17+; before, `paddr` only: whole nodes). */
+    vaddrMigrate: boolean;
     /** Where `migrateActions` / `nodeMemGoals` came from. */
     source: 'scheme' | 'kernel-release' | 'absent';
   };
@@ -145,13 +149,14 @@ function firstSchemeDir(admin: string): string | undefined {
 
 function readDamon(sysRoot: string, version: [number, number] | undefined): DoctorReport['damon'] {
   const admin = `${sysRoot}/kernel/mm/damon/admin`;
-  if (listDirIfExists(admin) === undefined) return { sysfs: false, kdamonds: undefined, migrateActions: false, nodeMemGoals: false, source: 'absent' };
+  if (listDirIfExists(admin) === undefined) return { sysfs: false, kdamonds: undefined, migrateActions: false, nodeMemGoals: false, vaddrMigrate: false, source: 'absent' };
   const kdamonds = readInt(`${admin}/kdamonds/nr_kdamonds`);
   const nodeMemGoals = atLeast(version, 6, 16);
+  const vaddrMigrate = atLeast(version, 6, 17);
   const scheme = firstSchemeDir(admin);
   const files = scheme === undefined ? undefined : listDirIfExists(scheme);
-  if (files !== undefined) return { sysfs: true, kdamonds, migrateActions: files.includes('target_nid'), nodeMemGoals, source: 'scheme' };
-  return { sysfs: true, kdamonds, migrateActions: atLeast(version, 6, 11), nodeMemGoals, source: 'kernel-release' };
+  if (files !== undefined) return { sysfs: true, kdamonds, migrateActions: files.includes('target_nid'), nodeMemGoals, vaddrMigrate: vaddrMigrate && files.includes('target_nid'), source: 'scheme' };
+  return { sysfs: true, kdamonds, migrateActions: atLeast(version, 6, 11), nodeMemGoals, vaddrMigrate, source: 'kernel-release' };
 }
 
 function tierList(t: Topology): DoctorTier[] {
@@ -372,9 +377,11 @@ function damonFinding(r: DoctorReport, hasExmem: boolean): DoctorFinding {
     topic: 'damon',
     severity: 'ok',
     summary: `DAMON sysfs with DAMOS migrate_hot / migrate_cold (${how})${d.nodeMemGoals ? ' and node_mem_used_bp quota goals' : ''}; ${String(d.kdamonds ?? 0)} kdamond(s) configured`,
-    meaning: d.nodeMemGoals
-      ? 'the kernel can move a process\'s hot pages to DRAM and cold ones to EXMEM, self-tuned toward a DRAM-use goal'
-      : 'the kernel can move hot pages to DRAM and cold ones to EXMEM (paddr operations); aggressiveness is set by quotas, not by a DRAM-use goal (that came in 6.16)',
+    meaning:
+      (d.vaddrMigrate
+        ? 'the kernel can move one process\'s hot pages to DRAM and cold ones to EXMEM (vaddr operations)'
+        : 'the kernel can move hot pages to DRAM and cold ones to EXMEM by physical address range (paddr operations: whole nodes, not one process; per-process vaddr migration came in 6.17)') +
+      (d.nodeMemGoals ? ', self-tuned toward a DRAM-use goal' : '; aggressiveness is set by quotas, not by a DRAM-use goal (6.16)'),
     fix: undefined,
   };
 }

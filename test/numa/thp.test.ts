@@ -94,4 +94,35 @@ describe('THP: a move moves only what was asked', () => {
     expect(worst).toBeLessThanOrEqual(budget + 2 * MiB);
     pool.close();
   });
+
+  it("the issue's HTTP cache (1,600 x 128 KiB, 32 MiB budget, 90% of reads on 64 keys, 3 reads/s each, 0.5 s ticks): hot keys on DRAM by move_pages, DRAM within budget + 2 MiB at every tick", () => {
+    const budget = 32 * MiB;
+    const pool = new TieredPool<number>({ dramBudget: budget, intervalMs: 0, populate: true });
+    const n = 1600;
+    for (let k = 0; k < n; k++) pool.set(k, 128 * KiB).fill(k & 0xff);
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+    const hot = Array.from({ length: 64 }, (_, i) => (i * 97 + 13) % n); // spread over the key space, not the first-placed ones
+    const dramBytes = () => {
+      let pages = 0;
+      for (const k of pool.keys()) pages += where(pool.peek(k)!).nodes[dram] ?? 0;
+      return pages * 4096;
+    };
+    const hotOnDram = () => hot.filter((k) => where(pool.peek(k)!).nodes[dram] === 32).length;
+    const before = hotOnDram();
+    let worst = dramBytes();
+    // 20 simulated seconds at 213 reads/s (64 keys x 3/s is 90% of them), a pass every 0.5 s.
+    for (let tick = 0; tick < 40; tick++) {
+      for (let r = 0; r < 107; r++) pool.get(rand() < 0.9 ? hot[Math.floor(rand() * 64)]! : Math.floor(rand() * n));
+      pool.rebalance();
+      worst = Math.max(worst, dramBytes());
+    }
+    const s = pool.stats();
+    console.log(`http cache: hot keys on DRAM ${before} -> ${hotOnDram()} of 64; worst DRAM ${(worst / MiB).toFixed(2)} MiB; promotions ${s.promotions}; DRAM-hit share ${(100 * s.hitRatio).toFixed(1)}%`);
+    expect(hotOnDram()).toBe(64);
+    expect(worst).toBeLessThanOrEqual(budget + 2 * MiB);
+    expect(s.neighbourPagesMoved).toBe(0);
+    expect(pool.residency().hotBytes).toBe(dramBytes());
+    pool.close();
+  });
 });
