@@ -68,15 +68,16 @@
  *
  * Cost: with nothing to do (no access, set, delete or budget change since
  * the last pass, and no partial move pending) a pass is O(1): uniform decay
- * does not change the order. Otherwise it ranks the accessed and hot entries
- * (O(m log m)), heapifies the non-target hot ones (O(h)) and pops the k
+ * does not change the order. Otherwise it scores the accessed and hot
+ * entries (O(m)), finds the DRAM set by a weighted quickselect at the
+ * budget (O(m) expected; see budgetCut), sorts only the c entries to
+ * promote (O(c log c)), heapifies the non-target hot ones (O(h)) and pops the k
  * victims it moves (O(k log h)). Measured on the 2-core development host
- * (Node 20, entries of 100 B, half of them read since the last pass): 10^4
- * entries ~3 ms with nothing to move, 20-55 ms moving ~600 by copy; 10^5
- * entries ~70 ms with nothing to move (the sort), 300-375 ms moving ~6,300;
- * an idle pass 0.02-0.09 ms. The sort blocks the event loop for the whole
- * ranking: with 10^5+ entries use a longer `intervalMs` (a selection of the
- * budget boundary instead of a full sort would make it O(m)).
+ * (Node 20, entries of 100 B, half of them read since the last pass, the
+ * machine shared with two VMs): 10^4 entries 11-15 ms moving a few, 22-30
+ * ms moving ~600 by copy; 10^5 entries 42-46 ms moving a few, 110-160 ms
+ * moving ~6,200; an idle pass 0.02-0.26 ms. With 10^5+ entries a pass is
+ * tens of milliseconds of event-loop time: use a longer `intervalMs`.
  *
  * ## Per-tick bound
  * The background timer (every `intervalMs`, `unref`'d) runs a pass bounded
@@ -346,6 +347,57 @@ const SHIFT_SHARE = 0.1;
 const SHIFT_EXTRA = 40;
 /** Windows after which heat reads as 0 (0.9^400 ≈ 5e-19). */
 const HEAT_HORIZON = 400;
+
+/** An entry and its rank score (heat per byte, with the hysteresis for hot entries). */
+interface Ranked<K> {
+  e: Entry<K>;
+  score: number;
+}
+
+/**
+ * The score s* that splits `items` at the budget: the entries scored above
+ * s* fit in the budget together, those scored s* or above do not (-Infinity
+ * when everything fits). A weighted quickselect (3-way partitions around a
+ * random pivot, expected O(m)), so a pass sorts only the few entries it must
+ * order: everything above the cut is in the DRAM set whatever the order.
+ * Reorders `items`.
+ */
+function budgetCut<K>(items: Ranked<K>[], budget: number): number {
+  let lo = 0;
+  let hi = items.length;
+  let above = 0; // charge of the entries ranked above [lo, hi)
+  while (lo < hi) {
+    const pivot = items[lo + Math.floor(Math.random() * (hi - lo))]!.score;
+    // [lo, gtEnd) > pivot, [gtEnd, i) == pivot, [ltStart, hi) < pivot
+    let gtEnd = lo;
+    let i = lo;
+    let ltStart = hi;
+    let gt = 0;
+    let eq = 0;
+    while (i < ltStart) {
+      const x = items[i]!;
+      if (x.score > pivot) {
+        items[i] = items[gtEnd]!;
+        items[gtEnd++] = x;
+        gt += x.e.charge;
+        i++;
+      } else if (x.score < pivot) {
+        items[i] = items[--ltStart]!;
+        items[ltStart] = x;
+      } else {
+        eq += x.e.charge;
+        i++;
+      }
+    }
+    if (above + gt > budget) hi = gtEnd;
+    else if (above + gt + eq > budget) return pivot;
+    else {
+      above += gt + eq;
+      lo = ltStart;
+    }
+  }
+  return -Infinity;
+}
 
 /**
  * A pool of keyed buffers with a DRAM budget: hot entries on DRAM, the rest
@@ -799,7 +851,7 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
   #work(r: RebalanceResult, bound: number): void {
     const fits = (bytes: number) => r.bytesMoved === 0 || r.bytesMoved + bytes <= bound;
     const floor = this.#opts.promoteAfter;
-    const ranked: { e: Entry<K>; score: number }[] = [];
+    const ranked: Ranked<K>[] = [];
     const retries: Entry<K>[] = [];
     for (const e of this.#map.values()) {
       if (e.retry) retries.push(e);
@@ -813,16 +865,34 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
       if (!this.#move(e, e.hot, r)) return this.#truncate(r);
       r.retried++;
     }
-    // 2. the target set: the best-scored prefix that fits in the budget
-    ranked.sort((a, b) => b.score - a.score || b.e.last - a.e.last);
+    // 2. the target set: the best-scored prefix that fits in the budget (see budgetCut)
+    const byRank = (a: Ranked<K>, b: Ranked<K>) => b.score - a.score || b.e.last - a.e.last;
+    const cut = budgetCut(ranked, this.#budget);
     const target = new Set<Entry<K>>();
+    const rest: Ranked<K>[] = [];
     let room = this.#budget;
-    for (const { e } of ranked) {
-      if (e.charge <= room) {
-        target.add(e);
-        room -= e.charge;
+    let smallest = Infinity;
+    for (const x of ranked) {
+      if (x.score > cut) {
+        target.add(x.e);
+        room -= x.e.charge;
+      } else {
+        rest.push(x);
+        smallest = Math.min(smallest, x.e.charge);
       }
     }
+    if (room >= smallest) {
+      rest.sort(byRank);
+      for (const { e } of rest) {
+        if (e.charge <= room) {
+          target.add(e);
+          room -= e.charge;
+        }
+      }
+    }
+    const ups: Ranked<K>[] = [];
+    for (const x of ranked) if (!x.e.hot && target.has(x.e)) ups.push(x);
+    ups.sort(byRank);
     const outside: Entry<K>[] = [];
     for (const e of this.#map.values()) if (e.hot && !target.has(e)) outside.push(e);
     const victims = new MinHeap(outside, this.#colder);
@@ -834,8 +904,7 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
       if (!this.#move(v, false, r)) return this.#truncate(r);
     }
     // 4. promote the target set's cold entries, best first, making room from the coldest outside it
-    for (const { e } of ranked) {
-      if (e.hot || !target.has(e)) continue;
+    for (const { e } of ups) {
       const need = this.#hotBytes + e.charge - this.#budget;
       const out: Entry<K>[] = [];
       let freed = 0;
