@@ -8,6 +8,8 @@ import { free, HmsdkError, stats, where } from '../src/index';
 import { topology } from '../src/topology/current';
 import { TieredPool, type MoveEvent, type RebalanceResult, type TieredPoolOptions } from '../src/tiering';
 import { thrown } from './helpers/error-code';
+import { dramSet } from '../src/tiering/pool';
+import { rng } from './helpers/rng';
 
 const KiB = 1024;
 const E = 64 * KiB; // a large entry (own mapping, moves in place)
@@ -477,6 +479,30 @@ describe('TieredPool without a rate threshold (no promoteAfter)', () => {
     for (let w = 0; w < 3; w++) window(p, { big: 1, s1: 1, s2: 1 });
     expect(m.demote).toEqual(['big']);
     expect(m.promote.sort()).toEqual(['s1', 's2']);
+  });
+});
+
+describe('dramSet (the DRAM set without a full sort)', () => {
+  it('equals the greedy walk of the fully sorted ranking, on random mixed sizes with ties', () => {
+    const rand = rng(42);
+    for (let round = 0; round < 400; round++) {
+      const n = 1 + Math.floor(rand() * 60);
+      const items = Array.from({ length: n }, (_, i) => ({
+        e: { charge: 1 + Math.floor(rand() * (rand() < 0.5 ? 4 : 40)), last: i },
+        score: Math.floor(rand() * 8) / 4, // many ties
+      }));
+      const budget = Math.floor(rand() * 300);
+      const brute = new Set<{ charge: number; last: number }>();
+      let room = budget;
+      for (const x of [...items].sort((a, b) => b.score - a.score || b.e.last - a.e.last)) {
+        if (x.e.charge <= room) {
+          brute.add(x.e);
+          room -= x.e.charge;
+        }
+      }
+      const got = dramSet([...items], budget);
+      expect([...got].map((e) => e.last).sort((a, b) => a - b), `round ${round}`).toEqual([...brute].map((e) => e.last).sort((a, b) => a - b));
+    }
   });
 });
 

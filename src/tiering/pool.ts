@@ -348,10 +348,48 @@ const SHIFT_EXTRA = 40;
 /** Windows after which heat reads as 0 (0.9^400 ≈ 5e-19). */
 const HEAT_HORIZON = 400;
 
-/** An entry and its rank score (heat per byte, with the hysteresis for hot entries). */
-interface Ranked<K> {
-  e: Entry<K>;
+/** An entry and its rank score (heat per byte, with the hysteresis for hot entries). @internal */
+export interface Ranked<K> {
+  e: Pick<Entry<K>, 'charge' | 'last'>;
   score: number;
+}
+
+/** Rank order: higher score first, then the more recent access. */
+const byRank = <K>(a: Ranked<K>, b: Ranked<K>): number => b.score - a.score || b.e.last - a.e.last;
+
+/**
+ * The DRAM set: what a greedy walk of `items` in rank order takes while it
+ * fits in `budget` (an entry that does not fit is skipped, smaller ones
+ * after it still go in). Computed without sorting everything: the entries
+ * above the {@link budgetCut} all fit and are taken; only when room is left
+ * for one of the others are those sorted and walked. Reorders `items`.
+ * @internal
+ */
+export function dramSet<T extends Ranked<unknown>>(items: T[], budget: number): Set<T['e']> {
+  const cut = budgetCut(items, budget);
+  const set = new Set<T['e']>();
+  const rest: T[] = [];
+  let room = budget;
+  let smallest = Infinity;
+  for (const x of items) {
+    if (x.score > cut) {
+      set.add(x.e);
+      room -= x.e.charge;
+    } else {
+      rest.push(x);
+      smallest = Math.min(smallest, x.e.charge);
+    }
+  }
+  if (room >= smallest) {
+    rest.sort(byRank);
+    for (const { e } of rest) {
+      if (e.charge <= room) {
+        set.add(e);
+        room -= e.charge;
+      }
+    }
+  }
+  return set;
 }
 
 /**
@@ -362,7 +400,7 @@ interface Ranked<K> {
  * order: everything above the cut is in the DRAM set whatever the order.
  * Reorders `items`.
  */
-function budgetCut<K>(items: Ranked<K>[], budget: number): number {
+function budgetCut(items: Ranked<unknown>[], budget: number): number {
   let lo = 0;
   let hi = items.length;
   let above = 0; // charge of the entries ranked above [lo, hi)
@@ -851,7 +889,7 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
   #work(r: RebalanceResult, bound: number): void {
     const fits = (bytes: number) => r.bytesMoved === 0 || r.bytesMoved + bytes <= bound;
     const floor = this.#opts.promoteAfter;
-    const ranked: Ranked<K>[] = [];
+    const ranked: { e: Entry<K>; score: number }[] = [];
     const retries: Entry<K>[] = [];
     for (const e of this.#map.values()) {
       if (e.retry) retries.push(e);
@@ -865,32 +903,9 @@ export class TieredPool<K = string> extends EventEmitter<TieredPoolEvents<K>> {
       if (!this.#move(e, e.hot, r)) return this.#truncate(r);
       r.retried++;
     }
-    // 2. the target set: the best-scored prefix that fits in the budget (see budgetCut)
-    const byRank = (a: Ranked<K>, b: Ranked<K>) => b.score - a.score || b.e.last - a.e.last;
-    const cut = budgetCut(ranked, this.#budget);
-    const target = new Set<Entry<K>>();
-    const rest: Ranked<K>[] = [];
-    let room = this.#budget;
-    let smallest = Infinity;
-    for (const x of ranked) {
-      if (x.score > cut) {
-        target.add(x.e);
-        room -= x.e.charge;
-      } else {
-        rest.push(x);
-        smallest = Math.min(smallest, x.e.charge);
-      }
-    }
-    if (room >= smallest) {
-      rest.sort(byRank);
-      for (const { e } of rest) {
-        if (e.charge <= room) {
-          target.add(e);
-          room -= e.charge;
-        }
-      }
-    }
-    const ups: Ranked<K>[] = [];
+    // 2. the target set: the best-scored prefix that fits in the budget
+    const target = dramSet(ranked, this.#budget);
+    const ups: { e: Entry<K>; score: number }[] = [];
     for (const x of ranked) if (!x.e.hot && target.has(x.e)) ups.push(x);
     ups.sort(byRank);
     const outside: Entry<K>[] = [];
