@@ -34,6 +34,8 @@
 // sharing between processes:
 //  16 store         get() of a sealed 256 MiB store object made by another process vs a
 //                   pipe from it and a worker's postMessage copy; bytes copied
+//  17 pool-trace    TieredPool trace replay (zipf, shifting hot set, scan, HTTP cache):
+//                   DRAM-hit share vs the offline optimum, the old pool and static placement
 //
 // --quick            tiny iteration counts: checks that every case runs (schema only)
 // --no-gib-history   case 10 without the "1 GiB of 4 KiB blocks live once" history
@@ -51,7 +53,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'programs', 'store'];
+const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'programs', 'store', 'pool-trace'];
 /* Cases that need two tiers: run by --vm inside the emulator. */
 const VM_CASES = ['weighted', 'programs'];
 /* --only names that stand for several cases. */
@@ -245,6 +247,7 @@ async function main() {
     'loop-rss': require('./cases/loop-rss').loopRss,
     programs: require('./cases/programs').programs,
     store: require('./cases/store').storeCase,
+    'pool-trace': require('./cases/pool-trace').poolTrace,
   };
   const run = opts.only ?? CASES;
   log(`${opts.quick ? 'QUICK mode, ' : ''}cases: ${run.join(', ')}; node ${process.version}, ${os.cpus().length} CPUs, memory nodes ${topo.nodes.map((n) => n.id).join(',')}`);

@@ -85,7 +85,7 @@ describe('bench/run.js --quick', () => {
   it('exits 0 and prints one progress line per task on stderr', () => {
     expect(run.status, String(run.stderr)).toBe(0);
     const err = String(run.stderr);
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17]) expect(err).toMatch(new RegExp(`^bench: \\[${c}\\] `, 'm'));
     expect(err).toMatch(/median .*\/op/);
   });
 
@@ -107,9 +107,9 @@ describe('bench/run.js --quick', () => {
     expect(doc.durationSec).toBeLessThan(60);
   });
 
-  it('every case 1..8 and 10..16 has rows with the documented shape', () => {
+  it('every case 1..8 and 10..17 has rows with the documented shape', () => {
     const cases = new Set(doc.rows.map((r) => r.case));
-    for (const c of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16]) expect(cases.has(c), `case ${c}`).toBe(true);
+    for (const c of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17]) expect(cases.has(c), `case ${c}`).toBe(true);
     // case 1: 4 sizes x 1 baseline; case 3: 3 sizes
     expect(doc.rows.filter((r) => r.case === 1)).toHaveLength(4);
     expect(doc.rows.filter((r) => r.case === 3)).toHaveLength(3);
@@ -138,7 +138,7 @@ describe('bench/run.js --quick', () => {
       if (r.kind !== 'budget') expect(r.ratio!.value).toBeGreaterThan(0);
       expect(r.ratio!.p25).toBeLessThanOrEqual(r.ratio!.value);
       expect(r.ratio!.p75).toBeGreaterThanOrEqual(r.ratio!.value);
-      expect(['time', 'speedup', 'throughput', 'growth', 'budget']).toContain(r.kind);
+      expect(['time', 'speedup', 'throughput', 'growth', 'budget', 'share']).toContain(r.kind);
       if (r.target === null) {
         expect(r.status).toBe('info');
         expect(r.met).toBeNull();
@@ -150,6 +150,16 @@ describe('bench/run.js --quick', () => {
         expect(r.met).toBe(met);
         expect(r.status).toBe(met ? 'met' : 'missed');
       }
+    }
+  });
+
+  it('case 17: one row per trace, shares of requests, the optimum computed from the trace', () => {
+    const rows = doc.rows.filter((r) => r.case === 17);
+    expect(rows.map((r) => r.id)).toEqual(['pool-trace-zipf', 'pool-trace-shift', 'pool-trace-scan', 'pool-trace-http']);
+    for (const r of rows) {
+      expect(r.kind).toBe('share');
+      for (const side of [r.ours!, r.baseline!]) expect(side.median).toBeLessThanOrEqual(1);
+      expect(r.note).toMatch(/static \d/);
     }
   });
 

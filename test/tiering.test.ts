@@ -8,6 +8,8 @@ import { free, HmsdkError, stats, where } from '../src/index';
 import { topology } from '../src/topology/current';
 import { TieredPool, type MoveEvent, type RebalanceResult, type TieredPoolOptions } from '../src/tiering';
 import { thrown } from './helpers/error-code';
+import { dramSet } from '../src/tiering/pool';
+import { rng } from './helpers/rng';
 
 const KiB = 1024;
 const E = 64 * KiB; // a large entry (own mapping, moves in place)
@@ -210,50 +212,19 @@ describe('TieredPool policy', () => {
     expect(p.tierOf('c')).toBe('hot');
   });
 
-  it('heat ages: popularity over earlier windows protects an entry, halving per window', () => {
-    const p = pool({ dramBudget: 2 * E, promoteAfter: 2 });
-    for (const k of ['old', 'other', 'new']) p.set(k, E);
-    p.rebalance();
-    for (let i = 0; i < 8; i++) p.get('old'); // heat 8.5
-    p.get('other');
-    p.rebalance(); // window ends: old 4.25, other 0.75
-    p.get('new');
-    p.get('new'); // heat 0.5 + 2 = 2.5: a candidate, warmer than other, colder than old
-    const m = recordMoves(p);
-    p.rebalance();
-    expect(m.demote).toEqual(['other']);
-    expect(m.promote).toEqual(['new']);
-    expect(p.tierOf('old')).toBe('hot');
-    // old is not read again: 8.5 halves to 0.53 after four windows; new is read
-    // once per window (about 2), other twice in the last one (2.09): old goes.
-    for (let w = 0; w < 3; w++) {
-      p.get('new');
-      if (w === 2) {
-        p.get('other');
-        p.get('other');
-      }
-      if (w < 2) p.rebalance();
-    }
-    p.rebalance();
-    expect(m.demote).toEqual(['other', 'old']);
-    expect(m.promote).toEqual(['new', 'other']);
-    expect(p.tierOf('new')).toBe('hot');
-  });
-
   it('budget full: a hot cold entry swaps with strictly colder hot entries, never with warmer ones', () => {
     const p = pool({ dramBudget: 2 * E, promoteAfter: 2 });
     for (const k of ['a', 'b', 'c']) p.set(k, E);
     p.rebalance();
     for (let i = 0; i < 3; i++) p.get('a');
     p.get('b');
-    p.get('c');
-    p.get('c'); // c: 2 (candidate), b: 1 (colder), a: 3
+    for (let i = 0; i < 4; i++) p.get('c'); // c: 4 (candidate), b: 1 (colder by more than the margin), a: 3
     const m = recordMoves(p);
     p.rebalance();
     expect(m.demote).toEqual(['b']);
     expect(m.promote).toEqual(['c']);
     expect(p.tierOf('a')).toBe('hot');
-    // now b (cold, heat 1.5/2 + 2) is a candidate but c (hot, 2.5/2 + 2) is warmer: no swap
+    // now b (cold) is a candidate but c (hot, read as often and more before) is warmer: no swap
     p.get('b');
     p.get('b');
     p.get('c');
@@ -403,6 +374,134 @@ describe('TieredPool policy', () => {
       }
       expect([s.hotBytes, s.coldBytes]).toEqual([hot, cold]);
       expect(live() - start).toBe(p.size);
+    }
+  });
+});
+
+describe('TieredPool without a rate threshold (no promoteAfter)', () => {
+  function free0(opts: { dramBudget: number }): TieredPool<string> {
+    const p = new TieredPool<string>({ coldTier: 'NORMAL', intervalMs: 0, ...opts });
+    pools.push(p);
+    return p;
+  }
+  const window = (p: TieredPool<string>, reads: Record<string, number>) => {
+    for (const [k, n] of Object.entries(reads)) for (let i = 0; i < n; i++) p.get(k);
+    return p.rebalance();
+  };
+
+  it('entries read once per window take the budget from entries never read (the HTTP-cache case)', () => {
+    const p = free0({ dramBudget: 2 * E });
+    for (let i = 0; i < 8; i++) p.set(`k${i}`, E); // k0, k1 fill the budget
+    p.rebalance(); // the fill's accesses age like any others
+    const m = recordMoves(p);
+    window(p, { k5: 1, k6: 1 });
+    expect(m.promote).toEqual([]); // 1.9 < (0.9 + 1) x 1.25: one access is not enough to displace
+    window(p, { k5: 1, k6: 1 });
+    expect(m.promote.sort()).toEqual(['k5', 'k6']); // 2.71 > (0.81 + 1) x 1.25
+    expect(m.demote.sort()).toEqual(['k0', 'k1']);
+    expect(p.stats()).toMatchObject({ hotBytes: 2 * E, hotEntries: 2 });
+    // and they stay while read at that low rate
+    for (let w = 0; w < 5; w++) window(p, { k5: 1, k6: 1, k2: w === 4 ? 1 : 0 });
+    expect([p.tierOf('k5'), p.tierOf('k6'), p.tierOf('k2')]).toEqual(['hot', 'hot', 'cold']);
+  });
+
+  it('heat ages by 0.9 per window: 10 reads once protect an entry against a newcomer read once per window for 8 windows, not 10', () => {
+    const p = free0({ dramBudget: E });
+    p.set('old', E);
+    p.set('new', E);
+    p.rebalance();
+    window(p, { old: 10 });
+    // new gains sum 0.9^i, old keeps (10 * 0.9^w + 1) x 1.25: new wins at w = 9
+    for (let w = 1; w <= 8; w++) window(p, { new: 1 });
+    expect(p.tierOf('new')).toBe('cold');
+    window(p, { new: 1 });
+    window(p, { new: 1 });
+    expect(p.tierOf('new')).toBe('hot');
+  });
+
+  it('hysteresis: a cold entry as warm as a hot one never displaces it', () => {
+    const p = free0({ dramBudget: E });
+    p.set('a', E);
+    p.set('b', E);
+    const m = recordMoves(p);
+    for (let w = 0; w < 10; w++) window(p, { a: 1, b: 1 });
+    expect(m.promote).toEqual([]);
+    // 25% and more than one access warmer for long enough does (here each window is a shift: b's repeats)
+    for (let w = 0; w < 30; w++) window(p, { a: 10, b: 15 });
+    expect(m.promote).toEqual(['b']);
+  });
+
+  it('a shift of the hot set (repeat reads of cold entries) forgets the past within a window', () => {
+    const p = free0({ dramBudget: 2 * E });
+    for (const k of ['a', 'b', 'c', 'd']) p.set(k, E);
+    for (let w = 0; w < 20; w++) window(p, { a: 5, b: 5 }); // heat ~ 50 each
+    const m = recordMoves(p);
+    window(p, { c: 3, d: 3 }); // 4 of 6 accesses are repeats on cold entries: a shift
+    expect(m.promote).toEqual([]); // 3 < 50 * 0.9 * 1.25 before the past is forgotten
+    window(p, { c: 3, d: 3 });
+    expect(m.promote.sort()).toEqual(['c', 'd']);
+    expect(m.demote.sort()).toEqual(['a', 'b']);
+  });
+
+  it('a scan (every entry read once) does not flush the hot set', () => {
+    const p = free0({ dramBudget: 2 * E });
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    for (const k of keys) p.set(k, E);
+    for (let w = 0; w < 5; w++) window(p, { k0: 3, k1: 3 });
+    const m = recordMoves(p);
+    window(p, Object.fromEntries(keys.map((k) => [k, 1])));
+    expect(m.promote).toEqual([]);
+    expect([p.tierOf('k0'), p.tierOf('k1')]).toEqual(['hot', 'hot']);
+  });
+
+  it('residency() is the pages by move_pages: resident bytes per tier, arena entries by their size', () => {
+    const p = new TieredPool<string>({ coldTier: 'NORMAL', intervalMs: 0, dramBudget: 2 * E, populate: true });
+    pools.push(p);
+    p.set('h1', E);
+    p.set('h2', 100);
+    p.set('c1', 3 * E); // does not fit: cold
+    p.set('lazy', E + 1); // cold, populated: 17 pages
+    expect(p.residency()).toEqual({ hotBytes: E + 100, coldBytes: 3 * E + 17 * 4096, otherBytes: 0, hotEntriesOffTier: 0 });
+    const q = new TieredPool<string>({ coldTier: 'NORMAL', intervalMs: 0, dramBudget: 2 * E });
+    pools.push(q);
+    q.set('untouched', E);
+    expect(q.residency()).toEqual({ hotBytes: 0, coldBytes: 0, otherBytes: 0, hotEntriesOffTier: 0 });
+    q.get('untouched')!.fill(1, 0, 4096);
+    expect(q.residency().hotBytes).toBe(4096);
+  });
+
+  it('ranks by heat per byte: two small entries beat one twice as big with the same heat', () => {
+    const p = free0({ dramBudget: 2 * E });
+    p.set('big', 2 * E);
+    p.set('s1', E);
+    p.set('s2', E);
+    const m = recordMoves(p);
+    for (let w = 0; w < 3; w++) window(p, { big: 1, s1: 1, s2: 1 });
+    expect(m.demote).toEqual(['big']);
+    expect(m.promote.sort()).toEqual(['s1', 's2']);
+  });
+});
+
+describe('dramSet (the DRAM set without a full sort)', () => {
+  it('equals the greedy walk of the fully sorted ranking, on random mixed sizes with ties', () => {
+    const rand = rng(42);
+    for (let round = 0; round < 400; round++) {
+      const n = 1 + Math.floor(rand() * 60);
+      const items = Array.from({ length: n }, (_, i) => ({
+        e: { charge: 1 + Math.floor(rand() * (rand() < 0.5 ? 4 : 40)), last: i },
+        score: Math.floor(rand() * 8) / 4, // many ties
+      }));
+      const budget = Math.floor(rand() * 300);
+      const brute = new Set<{ charge: number; last: number }>();
+      let room = budget;
+      for (const x of [...items].sort((a, b) => b.score - a.score || b.e.last - a.e.last)) {
+        if (x.e.charge <= room) {
+          brute.add(x.e);
+          room -= x.e.charge;
+        }
+      }
+      const got = dramSet([...items], budget);
+      expect([...got].map((e) => e.last).sort((a, b) => a - b), `round ${round}`).toEqual([...brute].map((e) => e.last).sort((a, b) => a - b));
     }
   });
 });

@@ -142,8 +142,9 @@ function programs() {
       name: 'memcached: 20,000 items of 4 KB',
       cmd: ['memcached', '-p', 'PORT', '-U', '0', '-l', '127.0.0.1', '-m', '512', '-u', 'root'],
       server: true,
-      fill: async (_out, port) => {
+      fill: async (out, port) => {
         for (let t0 = Date.now(); ; ) {
+          out(); // throws once the run is over
           try {
             await memcachedItems(port);
             break;
@@ -182,12 +183,19 @@ async function runUnder(launcher, p, env = process.env) {
   child.stdin.on('error', () => {}); // a program that exits early closes its end
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   if (p.input) child.stdin.write(p.input);
+  // The program's output so far; once this run is over (the program died,
+  // or it was sampled) it throws, which ends a fill still polling.
+  let over = false;
+  const output_ = () => {
+    if (over) throw new Error(`${p.name}: the run is over`);
+    return out + err;
+  };
   try {
     // A program that dies before it holds its data fails at once, not at the fill's timeout.
     const died = exited.then((code) => {
       throw new Error(`${p.name}: exited (${code ?? child.signalCode}) before holding its data; stderr: ${err.slice(-500)}`);
     });
-    const output = await Promise.race([p.fill(() => out + err, port), died]);
+    const output = await Promise.race([p.fill(output_, port), died]);
     died.catch(() => {});
     const s = sample(child.pid);
     child.stdin.end();
@@ -195,6 +203,7 @@ async function runUnder(launcher, p, env = process.env) {
     const code = await exited;
     return { sample: s, output, stderr: err, code };
   } finally {
+    over = true;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }

@@ -10,6 +10,7 @@ const { quantile, roundSummary, sig } = require('./stats');
  *  throughput ours / baseline throughput  (higher is better, target ">=")
  *  growth     after / before              (lower is better, target "<=")
  *  budget     measured / allowed amount   (lower is better, target "<=")
+ *  share      ours / optimum share         (higher is better, target ">=")
  */
 const RATIO_DEFS = {
   time: 'ours / baseline time per op',
@@ -17,6 +18,7 @@ const RATIO_DEFS = {
   throughput: 'ours / baseline throughput',
   growth: 'RSS after / RSS before',
   budget: 'measured / budget',
+  share: 'ours / offline optimum DRAM-hit share',
 };
 
 /**

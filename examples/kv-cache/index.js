@@ -51,10 +51,10 @@ class KVChunkStore {
     // intervalMs: 0 — this benchmark drives the rebalance ticks itself, every
     // `tickEvery` requests, so its numbers do not depend on machine speed (a
     // service would use the background timer). The window should be long
-    // compared to the time between reuses of a chunk: heat halves every
-    // window, so very short windows forget popularity and prefetched chunks
-    // evict popular ones.
-    this.pool = new TieredPool({ dramBudget, fallback, promoteAfter: 2, intervalMs: 0 });
+    // compared to the time between reuses of a chunk: heat decays by 0.9
+    // every window, so very short windows forget popularity and prefetched
+    // chunks evict popular ones.
+    this.pool = new TieredPool({ dramBudget, fallback, intervalMs: 0 });
     this.lru = new Map(); // key -> true, least recently used first
     this.evictions = 0;
     this.prefetches = 0;

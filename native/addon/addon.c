@@ -294,7 +294,7 @@ static napi_value Where(napi_env env, napi_callback_info info) {
   return o;
 }
 
-/* migrate(arrayBuffer, placementId) -> { onTarget, resident } | negative code */
+/* migrate(arrayBuffer, placementId) -> { onTarget, resident, moved, neighbourMoved } | negative code */
 static napi_value Migrate(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (get_args(env, info, 2, argv) != 0) return fail(env);
@@ -308,11 +308,13 @@ static napi_value Migrate(napi_env env, napi_callback_info info) {
   hm_block *b = data ? hm_lookup(data, len) : NULL;
   if (!b) return invalid(env);
   hm_err e = {.node = -1};
-  uint64_t on = 0, total = 0;
-  if (hm_migrate(b, (int)pl, &on, &total, &e) != 0) return error_code(env, &e);
+  hm_migrate_result m;
+  if (hm_migrate(b, (int)pl, &m, &e) != 0) return error_code(env, &e);
   napi_value o;
   CHECK(env, napi_create_object(env, &o));
-  if (set_number(env, o, "onTarget", (double)on) || set_number(env, o, "resident", (double)total)) return fail(env);
+  if (set_number(env, o, "onTarget", (double)m.on_target) || set_number(env, o, "resident", (double)m.total) ||
+      set_number(env, o, "moved", (double)m.moved) || set_number(env, o, "neighbourMoved", (double)m.neighbour_moved))
+    return fail(env);
   return o;
 }
 

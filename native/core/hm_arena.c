@@ -231,7 +231,7 @@ void *hm_small_alloc(hm_place *pl, int cls, unsigned flags, hm_slot *out, hm_err
     /* With THP "always", the first touch of a chunk faults a whole 2 MiB
      * page: a placement that asked for base pages keeps a sparsely used
      * chunk at the pages its slots use. */
-    if (pl->no_thp) hm_no_huge_pages(e->addr, e->len);
+    if (pl->no_thp) (void)hm_nohugepage(e->addr, e->len);
     if (idx_set(c, c) != 0) {
       hm_extent_put(e);
       hm_pool_free(&chunk_pool, c);

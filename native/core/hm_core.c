@@ -370,7 +370,7 @@ hm_block *hm_alloc_stripe(size_t size, const int *nodes, const uint32_t *weights
   hm_stripe_seg *segs = hm_meta_map(seg_bytes);
   stripe_charge *sc = hm_pool_alloc(&stripe_pool);
   size_t len = hm_round_pages(size);
-  char *map = segs && sc ? hm_map(len) : NULL;
+  char *map = segs && sc ? hm_extent_map(len) : NULL;
   if (!map) {
     hm_err_sys(err, "mmap", -ENOMEM);
     goto fail;
@@ -512,7 +512,31 @@ void hm_finalize(uint64_t handle) {
   }
 }
 
-int hm_migrate(hm_block *b, int plid, uint64_t *on_target, uint64_t *total, hm_err *err) {
+/* The pages around [addr, addr+len) that could share a huge page with it:
+ * up to 2 MiB - 1 page on each side, cut at the 2 MiB boundaries. */
+typedef struct flanks {
+  char *head, *tail;
+  size_t head_pages, tail_pages;
+  int before[2 * HM_FLANK_PAGES], after[2 * HM_FLANK_PAGES];
+} flanks;
+
+static void flanks_init(flanks *f, char *addr, size_t len) {
+  size_t ps = hm_page_size();
+  uintptr_t a = (uintptr_t)addr, end = a + len, huge = HM_HUGE_BYTES;
+  f->head = (char *)(a & ~(huge - 1));
+  f->head_pages = (a - (uintptr_t)f->head) / ps;
+  f->tail = (char *)end;
+  f->tail_pages = (((end + huge - 1) & ~(huge - 1)) - end) / ps;
+}
+
+/* Node of every flank page into `into` (head first). 0 or -errno. */
+static int flanks_read(const flanks *f, int *into) {
+  int r = f->head_pages ? hm_page_status(f->head, f->head_pages, into) : 0;
+  if (r == 0 && f->tail_pages) r = hm_page_status(f->tail, f->tail_pages, into + f->head_pages);
+  return r;
+}
+
+int hm_migrate(hm_block *b, int plid, hm_migrate_result *res, hm_err *err) {
   hm_place *to = hm_place_at(plid);
   if (!to || b->state != REC_LIVE) {
     err->code = HM_E_INVAL;
@@ -542,6 +566,12 @@ int hm_migrate(hm_block *b, int plid, uint64_t *on_target, uint64_t *total, hm_e
     if (b->kind == KIND_STRIPE) hm_extent_unwrap(e);
     return -1;
   }
+  /* Before: which pages are on the target already, and where the pages
+   * that could share a huge page with the buffer are. */
+  static _Thread_local flanks fl;
+  flanks_init(&fl, e->addr, e->len);
+  int64_t on_before = hm_pages_on(e->addr, e->len, &to->mask);
+  int fr = flanks_read(&fl, fl.before);
   int r = hm_mbind(e->addr, e->len, to->mode, &to->mask, HM_MF_MOVE);
   /* EIO: some pages could not be moved (busy, target full); counted below. */
   if (r != 0 && r != -EIO) {
@@ -573,8 +603,14 @@ int hm_migrate(hm_block *b, int plid, uint64_t *on_target, uint64_t *total, hm_e
     all += counts[i];
     if (hm_mask_isset(&to->mask, i)) on += counts[i];
   }
-  *on_target = on;
-  *total = all;
+  res->on_target = on;
+  res->total = all;
+  res->moved = on_before >= 0 && on > (uint64_t)on_before ? on - (uint64_t)on_before : 0;
+  res->neighbour_moved = 0;
+  if (fr == 0 && flanks_read(&fl, fl.after) == 0) {
+    for (size_t i = 0; i < fl.head_pages + fl.tail_pages; i++)
+      if (fl.before[i] >= 0 && fl.after[i] >= 0 && fl.before[i] != fl.after[i]) res->neighbour_moved++;
+  }
   return 0;
 }
 

@@ -98,11 +98,22 @@ void hm_free(hm_block *b);
 /* One JS hold of the block with this handle was finalized. */
 void hm_finalize(uint64_t handle);
 
+/* What hm_migrate found, all from move_pages: resident pages of the
+ * buffer on the target and in all, pages newly on the target (on the
+ * target after minus before), and pages outside the buffer, within the
+ * 2 MiB around its ends (where a huge page could be shared), that changed
+ * node during the call: neighbours the kernel moved along. */
+typedef struct hm_migrate_result {
+  uint64_t on_target, total, moved, neighbour_moved;
+} hm_migrate_result;
+
+/* Pages per side hm_migrate watches for neighbours: 2 MiB worth. */
+#define HM_FLANK_PAGES 512
+
 /* Move a live large block's pages to placement `pl` in place (mbind with
  * MPOL_MF_MOVE); accounting follows. Small blocks share pages:
- * HM_E_NOTSUP. *on_target / *total count resident pages on the target
- * and in all (move_pages). 0 or -1 (err set). */
-int hm_migrate(hm_block *b, int pl, uint64_t *on_target, uint64_t *total, hm_err *err);
+ * HM_E_NOTSUP. 0 or -1 (err set). */
+int hm_migrate(hm_block *b, int pl, hm_migrate_result *res, hm_err *err);
 
 void hm_get_stats(hm_stats *out);
 

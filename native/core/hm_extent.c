@@ -170,7 +170,7 @@ static hm_extent *fresh(hm_place *pl, size_t len, size_t size, unsigned flags, h
   e->len = len;
   e->unfaulted = len;
   e->zeroed = 1;
-  e->addr = hm_map(len);
+  e->addr = hm_extent_map(len);
   if (!e->addr) {
     hm_err_sys(err, "mmap", -errno);
     hm_pool_free(&extent_pool, e);
@@ -292,3 +292,15 @@ void hm_extent_unwrap(hm_extent *e) {
 
 void hm_extent_fork_lock(void) { hm_pool_lock(&extent_pool); }
 void hm_extent_fork_unlock(void) { hm_pool_unlock(&extent_pool); }
+
+char *hm_extent_map(size_t len) {
+  if (len < HM_HUGE_BYTES) {
+    char *p = hm_map(len);
+    if (p) (void)hm_nohugepage(p, len); /* EINVAL: no THP in this kernel, nothing to prevent */
+    return p;
+  }
+  char *p = hm_map_aligned(len, HM_HUGE_BYTES);
+  size_t whole = len & ~(size_t)(HM_HUGE_BYTES - 1);
+  if (p && whole != len) (void)hm_nohugepage(p + whole, len - whole);
+  return p;
+}

@@ -24,6 +24,18 @@
  * lazily,
  * and the placement's promises are checked against the nodes' free memory
  * before the extent is handed out again.
+ *
+ * Huge pages. The kernel migrates a transparent huge page whole, and
+ * adjacent anonymous mappings with the same policy merge into one VMA, so
+ * one 2 MiB page could hold two extents and moving one (hm_migrate) would
+ * drag the other along. Every extent mapping (hm_extent_map) therefore owns
+ * each huge page it may be backed by: a mapping of >= 2 MiB starts on a
+ * 2 MiB boundary (no huge page crosses its start) and its last partial
+ * 2 MiB, if any, is MADV_NOHUGEPAGE (none crosses its end); a smaller
+ * mapping is MADV_NOHUGEPAGE whole. Inside a big extent huge pages still
+ * work. Arena chunks are 2 MiB extents: one huge page each, never shared.
+ * The cost is the THP benefit of buffers below 2 MiB and of a big buffer's
+ * last partial 2 MiB, which are TLB-wise small.
  */
 #ifndef HM_EXTENT_H
 #define HM_EXTENT_H
@@ -112,4 +124,8 @@ hm_extent *hm_extent_wrap(struct hm_place *pl, char *addr, size_t len);
 
 /* Give back a wrapped extent's charge and its object; the mapping stays. */
 void hm_extent_unwrap(hm_extent *e);
+
+/* A fresh mapping of len bytes that shares no transparent huge page with
+ * any other mapping (see "Huge pages" above). NULL on failure (errno set). */
+char *hm_extent_map(size_t len);
 #endif

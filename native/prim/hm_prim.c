@@ -157,8 +157,6 @@ int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned
   return r == 0 ? 0 : -errno;
 }
 
-int hm_no_huge_pages(void *addr, size_t len) { return madvise(addr, len, MADV_NOHUGEPAGE) == 0 ? 0 : -errno; }
-
 static int populate_madvise_works = 1;
 
 int hm_populate(void *addr, size_t len) {
@@ -439,4 +437,35 @@ int hm_lock_file(const char *path) {
     return -e;
   }
   return fd;
+}
+
+void *hm_map_aligned(size_t len, size_t align) {
+  char *p = hm_map(len + align); /* raw system calls, as hm_map */
+  if (!p) return NULL;
+  uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+  size_t head = a - (uintptr_t)p, tail = align - head;
+  if (head) hm_unmap(p, head);
+  if (tail) hm_unmap((char *)a + len, tail);
+  return (void *)a;
+}
+
+int hm_nohugepage(void *addr, size_t len) {
+  if (!len) return 0;
+  return madvise(addr, len, MADV_NOHUGEPAGE) == 0 ? 0 : -errno;
+}
+
+struct status_ctx {
+  int *out;
+  size_t at;
+};
+
+static void status_visit(const int *status, unsigned long n, void *p) {
+  struct status_ctx *c = p;
+  memcpy(c->out + c->at, status, n * sizeof *status);
+  c->at += n;
+}
+
+int hm_page_status(const void *addr, size_t npages, int *status) {
+  struct status_ctx c = {status, 0};
+  return query_pages(addr, npages * hm_page_size(), status_visit, &c);
 }

@@ -86,9 +86,6 @@ int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, 
 /* mbind(addr, len, mode, mask) as a raw syscall; flags are MPOL_MF_*. 0 or -errno. */
 int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags);
 
-/* MADV_NOHUGEPAGE: the range is backed by base pages only. 0 or -errno. */
-int hm_no_huge_pages(void *addr, size_t len);
-
 /* Fault in every page of [addr, addr+len) for writing: MADV_POPULATE_WRITE
  * (5.14+), else one write per page. 0 or -errno (-ENOMEM when the policy's
  * nodes cannot supply the pages). */
@@ -164,6 +161,23 @@ void hm_close(int fd);
  * or -EWOULDBLOCK while another open file holds it, or -errno. The lock
  * goes away with the fd (close, exit, SIGKILL). */
 int hm_lock_file(const char *path);
+/* Transparent huge page size on x86-64 (PMD): the unit the kernel migrates
+ * a THP in. */
+#define HM_HUGE_BYTES (2u * 1024 * 1024)
+
+/* Anonymous private read/write mapping of len bytes whose address is a
+ * multiple of `align` (a power of two, a multiple of the page size): over-map
+ * by align and unmap the excess. NULL on failure (errno set). */
+void *hm_map_aligned(size_t len, size_t align);
+
+/* madvise(MADV_NOHUGEPAGE) on a page-aligned range. 0 or -errno (-EINVAL on
+ * kernels without THP, where there is nothing to prevent). */
+int hm_nohugepage(void *addr, size_t len);
+
+/* Node of each of the npages pages from addr (move_pages query):
+ * status[i] = node id, or -ENOENT (never touched), -EFAULT (not mapped or
+ * the zero page). 0 or -errno. */
+int hm_page_status(const void *addr, size_t npages, int *status);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,14 @@
  * view of it) stays the same, and the SDK's per-node accounting moves with
  * it. Pages that could not move (busy, target full) stay where they were and
  * are reported in the counts.
+ *
+ * The kernel migrates a transparent huge page whole, so a move is only as
+ * exact as the huge pages are private: the core maps every buffer so that
+ * none shares a huge page with another (docs/allocator.md), and each move
+ * is checked, not assumed: the native side reads the node of every page
+ * within 2 MiB around the buffer's ends (where a shared huge page would
+ * sit) before and after the mbind, and reports the pages outside the buffer
+ * that changed node as `neighbourPagesMoved`.
  */
 import { allocError, assertOwnedLive } from './buffers';
 import { HmsdkError } from '../errors';
@@ -26,6 +34,14 @@ export interface MigrateResult {
   notMoved: number;
   /** True when every resident page is on the target. */
   complete: boolean;
+  /** Pages of the buffer newly on the target: on the target after the move minus before (move_pages). */
+  moved: number;
+  /**
+   * Pages outside the buffer, within 2 MiB of its ends, that changed node
+   * during the move: memory nobody asked to move that the kernel moved
+   * along (a shared transparent huge page). 0 for hmsdk's own mappings.
+   */
+  neighbourPagesMoved: number;
 }
 
 /**
@@ -61,5 +77,12 @@ export function migrate(buf: ArrayBuffer | ArrayBufferView, options: MigrateOpti
     }
     throw allocError(ab.byteLength, `migrating ${ab.byteLength} bytes to ${p.policy} on nodes ${p.nodes.join(',')}`);
   }
-  return { resident: r.resident, onTarget: r.onTarget, notMoved: r.resident - r.onTarget, complete: r.resident === r.onTarget };
+  return {
+    resident: r.resident,
+    onTarget: r.onTarget,
+    notMoved: r.resident - r.onTarget,
+    complete: r.resident === r.onTarget,
+    moved: r.moved,
+    neighbourPagesMoved: r.neighbourMoved,
+  };
 }

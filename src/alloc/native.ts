@@ -76,7 +76,7 @@ export interface NativeAddon {
   stats(): NativeStats;
   trim(): number;
   info(): NativeInfo;
-  migrate(ab: ArrayBuffer, placement: number): { onTarget: number; resident: number } | number;
+  migrate(ab: ArrayBuffer, placement: number): { onTarget: number; resident: number; moved: number; neighbourMoved: number } | number;
   /** The core's reserve rule (native/core/hm_reserve.h), for contract tests. */
   reserveFor(memTotal: number): number;
   /** The core's stripe layout: [unit, (offset, length, nodeIndex)*], for contract tests. */

@@ -19,10 +19,11 @@ const commands: Record<string, { summary: string; load: () => Command }> = {
   stats: { summary: 'memory per node and tier (NORMAL/EXMEM), or per process with -p', load: () => require('./stats') as Command },
   topology: { summary: 'nodes, tiers, distances, HMAT, CXL evidence, EXMEM classification', load: () => require('./topology') as Command },
   weights: { summary: 'bandwidth-aware interleave weights and predicted bandwidth; --apply', load: () => require('./weights') as Command },
-  run: { summary: 'run a program with its large allocations placed on a tier or nodes (LD_PRELOAD)', load: () => require('./run') as Command },
+  run: { summary: 'run an unmodified program with its memory placed on a tier or nodes (LD_PRELOAD, exec in place)', load: () => require('./run') as Command },
   bench: { summary: 'measure read/write bandwidth and latency per node', load: () => require('./bench') as Command },
   emulate: { summary: 'run a command inside a multi-node NUMA/CXL VM (QEMU)', load: () => require('./emulate') as Command },
   store: { summary: 'shared memory objects: serve a store, list its objects', load: () => require('./store') as Command },
+  doctor: { summary: 'is memory tiering set up right? tiers, demotion, NUMA balancing, DAMON, THP, with fixes', load: () => require('./doctor') as Command },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -30,14 +30,28 @@ function errnoCode(err: unknown): string | undefined {
  * @throws UsageError when the path does not exist or is not a directory
  */
 export function sysRootFlag(value: string | boolean | undefined): string {
-  if (typeof value !== 'string') return '/sys';
+  return rootDirFlag('--sys-root', value, '/sys');
+}
+
+/**
+ * The `--proc-root` value: `/proc` when absent, else an existing directory.
+ *
+ * @param value - the flag's value from {@link parseArgs}
+ * @throws UsageError when the path does not exist or is not a directory
+ */
+export function procRootFlag(value: string | boolean | undefined): string {
+  return rootDirFlag('--proc-root', value, '/proc');
+}
+
+function rootDirFlag(flag: string, value: string | boolean | undefined, absent: string): string {
+  if (typeof value !== 'string') return absent;
   let st: fs.Stats;
   try {
     st = fs.statSync(value);
   } catch (err) {
-    throw new UsageError(`--sys-root ${value}: ${errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(err) ?? String(err)})`}`);
+    throw new UsageError(`${flag} ${value}: ${errnoCode(err) === 'ENOENT' ? 'does not exist' : `cannot be read (${errnoCode(err) ?? String(err)})`}`);
   }
-  if (!st.isDirectory()) throw new UsageError(`--sys-root ${value}: not a directory`);
+  if (!st.isDirectory()) throw new UsageError(`${flag} ${value}: not a directory`);
   return value;
 }
 

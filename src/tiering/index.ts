@@ -15,9 +15,11 @@ export {
   type MoveEvent,
   type MoveFailedEvent,
   type PartialMoveEvent,
+  type PoolResidency,
   type PoolTier,
   type RebalanceResult,
   type TieredPoolEvents,
   type TieredPoolStats,
 } from './pool';
-export { DEFAULT_INTERVAL_MS, DEFAULT_MAX_BYTES_PER_TICK, DEFAULT_PROMOTE_AFTER, type TieredPoolOptions } from './options';
+export { TieredCache, type CacheSetOptions, type DisposeReason, type TieredCacheOptions } from './cache';
+export { DEFAULT_INTERVAL_MS, DEFAULT_MAX_BYTES_PER_TICK, type TieredPoolOptions } from './options';

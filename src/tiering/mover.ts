@@ -47,6 +47,8 @@ export interface Moved {
   resident: number;
   /** Resident pages that stayed behind (in-place moves only). */
   notMoved: number;
+  /** Pages outside the entry the kernel moved along (in-place moves only; 0 when huge pages are not shared). */
+  neighbourPagesMoved: number;
 }
 
 /**
@@ -59,11 +61,11 @@ export interface Moved {
 export function moveBuffer(buf: PlacedBuffer, size: number, tier: Tier, fallback: 'none' | 'normal'): Moved {
   if (movesInPlace(size)) {
     const r = migrate(buf, { tier, fallback });
-    return { buf, copied: false, resident: r.resident, notMoved: r.notMoved };
+    return { buf, copied: false, resident: r.resident, notMoved: r.notMoved, neighbourPagesMoved: r.neighbourPagesMoved };
   }
   assertLive(buf);
   const nb = allocate(size, { tier, fallback, zero: false });
   nb.set(buf);
   free(buf);
-  return { buf: nb, copied: true, resident: 0, notMoved: 0 };
+  return { buf: nb, copied: true, resident: 0, notMoved: 0, neighbourPagesMoved: 0 };
 }

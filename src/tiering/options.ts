@@ -8,8 +8,6 @@
 import type { Tier } from '../alloc/options';
 import { checkBoolean, checkInt, checkOneOf, checkTier, readOptions } from '../util/validate';
 
-/** Default {@link TieredPoolOptions.promoteAfter}. */
-export const DEFAULT_PROMOTE_AFTER = 4;
 /** Default {@link TieredPoolOptions.intervalMs}. */
 export const DEFAULT_INTERVAL_MS = 1000;
 /** Default {@link TieredPoolOptions.maxBytesPerTick}: 32 MiB. */
@@ -38,7 +36,12 @@ export interface TieredPoolOptions {
   coldTier?: Tier;
   /** As for `allocate`: `'normal'` lets an EXMEM tier fall back to NORMAL when there is no EXMEM node. Default `'none'`. */
   fallback?: 'none' | 'normal';
-  /** Accesses (get/touch) within one rebalance window that make a cold entry a promotion candidate (integer ≥ 1). Default 4. */
+  /**
+   * Optional floor: a cold entry is promoted only with at least this many
+   * accesses (get/touch) in the current rebalance window (integer ≥ 1). By
+   * default there is none: the hottest entries by decayed access rate fill
+   * the budget whatever their absolute rate.
+   */
   promoteAfter?: number;
   /** Background rebalance period in ms (the timer is `unref`'d); `0` turns the timer off (call `rebalance()` yourself). Default 1000. */
   intervalMs?: number;
@@ -54,6 +57,7 @@ export interface ResolvedPoolOptions {
   hotTier: Tier;
   coldTier: Tier;
   fallback: 'none' | 'normal';
+  /** 0 = no floor. */
   promoteAfter: number;
   intervalMs: number;
   maxBytesPerTick: number;
@@ -75,14 +79,14 @@ export function checkPoolOptions(options: unknown): ResolvedPoolOptions {
   if (options === undefined) throw new TypeError('options must be an object with at least dramBudget, got undefined');
   const o = readOptions('options', options, KEYS, 'a TieredPool option');
   if (o.dramBudget === undefined) throw new TypeError('options.dramBudget is required (bytes of entries kept on the hot tier)');
-  const optionalInt = (key: 'promoteAfter' | 'intervalMs' | 'maxBytesPerTick', min: number, max: number, dflt: number): number =>
+  const optionalInt = (key: 'intervalMs' | 'maxBytesPerTick', min: number, max: number, dflt: number): number =>
     o[key] === undefined ? dflt : checkInt(`options.${key}`, o[key], min, max);
   return Object.freeze({
     dramBudget: checkBudget('options.dramBudget', o.dramBudget),
     hotTier: o.hotTier === undefined ? 'NORMAL' : checkTier('options.hotTier', o.hotTier),
     coldTier: o.coldTier === undefined ? 'EXMEM' : checkTier('options.coldTier', o.coldTier),
     fallback: o.fallback === undefined ? 'none' : checkOneOf('options.fallback', o.fallback, FALLBACKS),
-    promoteAfter: optionalInt('promoteAfter', 1, Number.MAX_SAFE_INTEGER, DEFAULT_PROMOTE_AFTER),
+    promoteAfter: o.promoteAfter === undefined ? 0 : checkInt('options.promoteAfter', o.promoteAfter, 1, Number.MAX_SAFE_INTEGER),
     intervalMs: optionalInt('intervalMs', 0, MAX_INTERVAL_MS, DEFAULT_INTERVAL_MS),
     maxBytesPerTick: optionalInt('maxBytesPerTick', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_BYTES_PER_TICK),
     populate: o.populate === undefined ? false : checkBoolean('options.populate', o.populate),

@@ -567,3 +567,9 @@ export function checkStoreOptions(name: string, value: unknown): StoreRequest {
   const timeout = o.timeout === undefined ? 5000 : checkInt(`${name}.timeout`, o.timeout, 1, 600_000);
   return Object.freeze({ name: storeName, placement, populate, serve, timeout });
 }
+
+/** Throw unless `value` is a function (a callback option). @internal */
+export function checkFunction(name: string, value: unknown): (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw new TypeError(`${name} must be a function, got ${describe(value)}`);
+  return value as (...args: never[]) => unknown;
+}
