@@ -173,17 +173,27 @@ static napi_value AllocStripe(napi_env env, napi_callback_info info) {
 }
 
 /* free(arrayBuffer) -> 0 freed, 1 already detached, 2 not ours, 3 detach failed */
+/* The memory behind an ArrayBuffer a free-like call got: 0 with data/len,
+ * 1 already detached, 2 not an ArrayBuffer, -1 a napi call failed. */
+static int arraybuffer_memory(napi_env env, napi_value ab, void **data, size_t *len) {
+  bool is_ab = false, detached = false;
+  if (napi_is_arraybuffer(env, ab, &is_ab) != napi_ok) return -1;
+  if (!is_ab) return 2;
+  if (napi_is_detached_arraybuffer(env, ab, &detached) != napi_ok) return -1;
+  if (detached) return 1;
+  *data = NULL;
+  *len = 0;
+  return napi_get_arraybuffer_info(env, ab, data, len) == napi_ok ? 0 : -1;
+}
+
 static napi_value Free(napi_env env, napi_callback_info info) {
   napi_value ab;
   if (get_args(env, info, 1, &ab) != 0) return fail(env);
-  bool is_ab = false, detached = false;
-  CHECK(env, napi_is_arraybuffer(env, ab, &is_ab));
-  if (!is_ab) return number(env, 2);
-  CHECK(env, napi_is_detached_arraybuffer(env, ab, &detached));
-  if (detached) return number(env, 1);
-  void *data = NULL;
-  size_t len = 0;
-  CHECK(env, napi_get_arraybuffer_info(env, ab, &data, &len));
+  void *data;
+  size_t len;
+  int state = arraybuffer_memory(env, ab, &data, &len);
+  if (state < 0) return fail(env);
+  if (state > 0) return number(env, state);
   hm_block *b = data ? hm_lookup(data, len) : NULL;
   if (!b) return number(env, 2);
   /* Detach first: every view drops to length 0, so JS can no longer reach
@@ -598,14 +608,11 @@ static napi_value ShmSeal(napi_env env, napi_callback_info info) {
 static napi_value ShmRelease(napi_env env, napi_callback_info info) {
   napi_value ab;
   if (get_args(env, info, 1, &ab) != 0) return fail(env);
-  bool is_ab = false, detached = false;
-  CHECK(env, napi_is_arraybuffer(env, ab, &is_ab));
-  if (!is_ab) return number(env, 2);
-  CHECK(env, napi_is_detached_arraybuffer(env, ab, &detached));
-  if (detached) return number(env, 1);
-  void *data = NULL;
-  size_t len = 0;
-  CHECK(env, napi_get_arraybuffer_info(env, ab, &data, &len));
+  void *data;
+  size_t len;
+  int state = arraybuffer_memory(env, ab, &data, &len);
+  if (state < 0) return fail(env);
+  if (state > 0) return number(env, state);
   hm_shm_map *m = data ? hm_shm_lookup(data, len) : NULL;
   if (!m) return number(env, 2);
   if (napi_detach_arraybuffer(env, ab) != napi_ok) return number(env, 3);

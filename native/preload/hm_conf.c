@@ -238,7 +238,7 @@ int hm_conf_parse(const char *text, hm_conf *c, char *err, size_t cap) {
   c->maps = -1; /* 1, or 0 with a cap (see below) */
   c->expect = 95;
   c->expect_min = 32u << 20;
-  c->cache = 8u << 20;
+  c->cache = 64u << 20; /* the core's HM_CACHE_BYTES */
   c->policy = -1;
   c->overflow = HM_OVF_FALLBACK;
   c->stats_signal = SIGUSR2;
