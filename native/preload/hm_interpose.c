@@ -419,12 +419,12 @@ EXPORT void *realloc(void *p, size_t n) {
   }
   size_t slot = g_small_live ? hm_small_usable(p) : 0;
   if (slot) {
-    /* In place while the request still fits its class and would not sit in
-     * a much smaller one. */
     if (n == 0) {
       free(p);
       return NULL;
     }
+    /* In place while the request still fits its class and would not sit in
+     * a much smaller one. */
     if (n <= slot && n >= g_threshold && (n > slot / 2 || slot <= 64)) return p;
     void *q = malloc(n);
     if (!q) return NULL; /* old block stays valid */

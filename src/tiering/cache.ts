@@ -67,20 +67,31 @@ export interface TieredCacheOptions<K> {
   /** Loads a missing or stale value for {@link TieredCache.fetch}. */
   fetchMethod?: (key: K, staleValue: PlacedBuffer | undefined, options: { signal: AbortSignal }) => Promise<ArrayBufferView | undefined> | ArrayBufferView | undefined;
   /** Clock with `now()` in ms (default `performance`): TTLs are measured with it. */
-  perf?: { now(): number };
-  /** Pool options (see {@link TieredPoolOptions}). */
+  perf?: {
+    /** Milliseconds from an arbitrary origin, monotonic. */
+    now(): number;
+  };
+  /** The pool's fast tier (see {@link TieredPoolOptions}). */
   hotTier?: Tier;
+  /** The pool's capacity tier (see {@link TieredPoolOptions}). */
   coldTier?: Tier;
+  /** What the pool does without the capacity tier (see {@link TieredPoolOptions}). */
   fallback?: 'none' | 'normal';
+  /** The pool's rebalance interval in ms (see {@link TieredPoolOptions}). */
   intervalMs?: number;
+  /** The pool's movement bound per tick (see {@link TieredPoolOptions}). */
   maxBytesPerTick?: number;
 }
 
 /** Per-call options of {@link TieredCache.set}. */
 export interface CacheSetOptions<K> {
+  /** Time to live of this entry in ms (0: none), instead of the cache's `ttl`. */
   ttl?: number;
+  /** This entry's size, instead of `sizeCalculation`. */
   size?: number;
+  /** This entry's size function, instead of the cache's. */
   sizeCalculation?: (value: Uint8Array, key: K) => number;
+  /** Do not call `dispose` for the value this set replaces. */
   noDisposeOnSet?: boolean;
 }
 
