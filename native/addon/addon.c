@@ -403,23 +403,61 @@ static napi_value StripeLayout(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* Parse a JS string with the preload's parser into *c: 0, 1 with the
+ * parser's message in err, -1 when v is not a string. */
+static int parse_conf_arg(napi_env env, napi_value v, hm_conf *c, char *err, size_t cap) {
+  static _Thread_local char text[HM_CONF_MAX_TEXT + 2];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok) return -1;
+  if (len > HM_CONF_MAX_TEXT) {
+    snprintf(err, cap, "HMSDK_CONF is longer than %d bytes", HM_CONF_MAX_TEXT);
+    return 1;
+  }
+  return hm_conf_parse(text, c, err, cap) == 0 ? 0 : 1;
+}
+
 /* confCheck(text) -> null | message: the preload's own parser (hm_conf.c),
  * so `hmsdk run` refuses exactly what the library would. */
 static napi_value ConfCheck(napi_env env, napi_callback_info info) {
   napi_value v, out;
   if (get_args(env, info, 1, &v) != 0) return fail(env);
-  static _Thread_local char text[HM_CONF_MAX_TEXT + 2];
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok) return invalid(env);
   static _Thread_local hm_conf c;
   char err[512];
-  if (len > HM_CONF_MAX_TEXT) {
-    snprintf(err, sizeof err, "HMSDK_CONF is longer than %d bytes", HM_CONF_MAX_TEXT);
-  } else if (hm_conf_parse(text, &c, err, sizeof err) == 0) {
+  int r = parse_conf_arg(env, v, &c, err, sizeof err);
+  if (r < 0) return invalid(env);
+  if (r == 0) {
     CHECK(env, napi_get_null(env, &out));
     return out;
   }
   CHECK(env, napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+/* confLenient(text) -> { mode, nodes } | message: the non-strict form of a
+ * configuration's policy (hm_conf_lenient), the one the preload gives the
+ * program's own mappings, for the launcher's task policy. */
+static napi_value ConfLenient(napi_env env, napi_callback_info info) {
+  napi_value v, out, arr;
+  if (get_args(env, info, 1, &v) != 0) return fail(env);
+  static _Thread_local hm_conf c;
+  char err[512];
+  int r = parse_conf_arg(env, v, &c, err, sizeof err);
+  if (r < 0) return invalid(env);
+  if (r > 0) {
+    CHECK(env, napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &out));
+    return out;
+  }
+  int nodes[HM_CONF_MAX_NODES], n;
+  int mode = hm_conf_lenient(&c, nodes, &n);
+  CHECK(env, napi_create_object(env, &out));
+  if (set_number(env, out, "mode", mode)) return fail(env);
+  CHECK(env, napi_create_array_with_length(env, (size_t)n, &arr));
+  for (int i = 0; i < n; i++) {
+    napi_value id;
+    CHECK(env, napi_create_int32(env, nodes[i], &id));
+    CHECK(env, napi_set_element(env, arr, (uint32_t)i, id));
+  }
+  CHECK(env, napi_set_named_property(env, out, "nodes", arr));
   return out;
 }
 
@@ -712,6 +750,7 @@ static napi_value Init(napi_env env, napi_value exports) {
              {"migrate", Migrate},     {"stats", Stats},             {"trim", Trim},
              {"info", Info},           {"reserveFor", ReserveFor},   {"stripeLayout", StripeLayout},
              {"confCheck", ConfCheck}, {"confKeys", ConfKeys},         {"exec", Exec},
+             {"confLenient", ConfLenient},
              {"shmCreate", ShmCreate}, {"shmMap", ShmMap},             {"shmOpen", ShmOpen},
              {"shmIdent", ShmIdent},   {"shmSeal", ShmSeal},           {"shmRelease", ShmRelease},
              {"closeFd", CloseFd},     {"lockFile", LockFile},         {"unlockFile", UnlockFile}};

@@ -43,9 +43,9 @@
 #include "hm_preload.h"
 
 static hm_place *target, *overflow_pl;
-/* Where small blocks go: the target's nodes, non-strict (bind becomes
- * preferred; weighted, whose stripe needs a mapping per block, the
- * kernel's weighted interleave or plain interleave). A strict arena
+/* Where small blocks go: the target's nodes, non-strict (hm_conf_lenient:
+ * bind becomes preferred; weighted, whose stripe needs a mapping per block,
+ * the kernel's weighted interleave or plain interleave). A strict arena
  * populates each 2 MiB chunk when it is made, so every span a size class
  * starts is resident at once: a program with a hundred distinct small
  * sizes would carry a hundred mostly empty 128 KiB spans. Lazy chunks cost
@@ -135,12 +135,9 @@ int hm_blocks_init(void) {
     return -1;
   }
   /* Small blocks: the non-strict form of the policy (see small_pl). */
-  int smode = mode;
-  if (hm_C.policy == HM_POL_WEIGHTED)
-    smode = hm_mode_supported(HM_MPOL_WEIGHTED_INTERLEAVE) ? HM_MPOL_WEIGHTED_INTERLEAVE : HM_MPOL_INTERLEAVE;
-  else if (mode == HM_MPOL_BIND)
-    smode = hm_C.nnodes > 1 && hm_mode_supported(HM_MPOL_PREFERRED_MANY) ? HM_MPOL_PREFERRED_MANY : HM_MPOL_PREFERRED;
-  if (!(small_pl = placement(smode, hm_C.nodes, smode == HM_MPOL_PREFERRED ? 1 : hm_C.nnodes))) {
+  int snodes[HM_CONF_MAX_NODES], sn;
+  int smode = hm_conf_lenient(&hm_C, snodes, &sn);
+  if (!(small_pl = placement(smode, snodes, sn))) {
     hm_say("too many placements; memory placement disabled");
     return -1;
   }

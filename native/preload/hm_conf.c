@@ -311,3 +311,18 @@ int hm_conf_parse(const char *text, hm_conf *c, char *err, size_t cap) {
   if (c->stripe && c->policy != HM_POL_WEIGHTED) return fail(err, cap, "'stripe' needs policy=weighted", off);
   return 0;
 }
+
+int hm_conf_lenient(const hm_conf *c, int *nodes, int *n) {
+  int mode;
+  *n = c->nnodes;
+  switch (c->policy) {
+  case HM_POL_INTERLEAVE: mode = HM_MPOL_INTERLEAVE; break;
+  case HM_POL_WEIGHTED: mode = hm_mode_supported(HM_MPOL_WEIGHTED_INTERLEAVE) ? HM_MPOL_WEIGHTED_INTERLEAVE : HM_MPOL_INTERLEAVE; break;
+  default:
+    mode = c->nnodes > 1 && hm_mode_supported(HM_MPOL_PREFERRED_MANY) ? HM_MPOL_PREFERRED_MANY : HM_MPOL_PREFERRED;
+    if (mode == HM_MPOL_PREFERRED) *n = 1;
+    break;
+  }
+  memcpy(nodes, c->nodes, (size_t)*n * sizeof *nodes);
+  return mode;
+}

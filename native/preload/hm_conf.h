@@ -54,6 +54,16 @@ typedef struct hm_conf {
 /* Parse `text` into *c. 0, or -1 with one line (no newline) in err. */
 int hm_conf_parse(const char *text, hm_conf *c, char *err, size_t err_cap);
 
+/* The non-strict form of c's policy, for memory whose page faults cannot
+ * fail (the program's own mappings, small blocks, a static program's task
+ * policy): MPOL_BIND on a full node would be an OOM kill. Bind and
+ * preferred become MPOL_PREFERRED on the first node, or
+ * MPOL_PREFERRED_MANY over all of them where the kernel has it;
+ * interleave stays; weighted is the kernel's MPOL_WEIGHTED_INTERLEAVE (its
+ * sysfs weights) where it exists, else interleave. Returns the mode and
+ * *n node ids in nodes (HM_CONF_MAX_NODES room). */
+int hm_conf_lenient(const hm_conf *c, int *nodes, int *n);
+
 /* The key table, for `hmsdk run` and the contract tests. */
 int hm_conf_key_count(void);
 const char *hm_conf_key_name(int i);

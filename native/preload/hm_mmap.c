@@ -8,14 +8,11 @@
  * target's policy with one mbind right after the kernel made it (before
  * the program can touch it), so its pages fault on the target.
  *
- * The policy is the non-strict form of the configured one: bind and
- * preferred become MPOL_PREFERRED (one node) or MPOL_PREFERRED_MANY;
- * interleave stays MPOL_INTERLEAVE; weighted is the kernel's
- * MPOL_WEIGHTED_INTERLEAVE (its sysfs weights) where it exists, else
- * interleave. Non-strict because a page fault cannot fail: MPOL_BIND on a
- * full node would be an OOM kill, the one outcome the SDK rules out; a
- * page that does not fit falls back to another node instead, and the exit
- * report (hm_coverage.c) says so.
+ * The policy is the non-strict form of the configured one
+ * (hm_conf_lenient): a page fault cannot fail, and MPOL_BIND on a full node
+ * would be an OOM kill, the one outcome the SDK rules out; a page that does
+ * not fit falls back to another node instead, and the exit report
+ * (hm_coverage.c) says so.
  *
  * Left alone: file mappings, shared mappings (IPC: another process decides
  * where they live), MAP_STACK / MAP_GROWSDOWN (thread stacks), mappings
@@ -46,19 +43,10 @@ static hm_nodemask maps_mask;
 
 int hm_mmap_init(void) {
   if (!hm_C.maps) return 0;
+  int nodes[HM_CONF_MAX_NODES], n;
+  maps_mode = hm_conf_lenient(&hm_C, nodes, &n);
   hm_mask_clear(&maps_mask);
-  int n = hm_C.nnodes;
-  switch (hm_C.policy) {
-  case HM_POL_INTERLEAVE: maps_mode = HM_MPOL_INTERLEAVE; break;
-  case HM_POL_WEIGHTED:
-    maps_mode = hm_mode_supported(HM_MPOL_WEIGHTED_INTERLEAVE) ? HM_MPOL_WEIGHTED_INTERLEAVE : HM_MPOL_INTERLEAVE;
-    break;
-  default:
-    maps_mode = n > 1 && hm_mode_supported(HM_MPOL_PREFERRED_MANY) ? HM_MPOL_PREFERRED_MANY : HM_MPOL_PREFERRED;
-    if (maps_mode == HM_MPOL_PREFERRED) n = 1;
-    break;
-  }
-  for (int i = 0; i < n; i++) hm_mask_set(&maps_mask, hm_C.nodes[i]);
+  for (int i = 0; i < n; i++) hm_mask_set(&maps_mask, nodes[i]);
   if (!hm_mode_supported(maps_mode)) return -1;
   atomic_store_explicit(&maps_on, 1, memory_order_release);
   return 0;

@@ -85,6 +85,8 @@ export interface NativeAddon {
   confCheck(conf: string): string | null;
   /** The preload's key table. */
   confKeys(): { name: string; expect: string }[];
+  /** The non-strict form of a configuration's policy (native/preload/hm_conf.c hm_conf_lenient), or the parser's message. */
+  confLenient(conf: string): { mode: number; nodes: number[] } | string;
   /**
    * Replace this process with `path` (execve), with the task memory policy
    * `mode` over `nodes` first (0 = leave it), default signal dispositions,

@@ -205,7 +205,7 @@ export async function run(argv: string[]): Promise<number> {
   let task = { mode: 0, nodes: [] as number[] };
   const isStatic = isStaticElf(file);
   if (isStatic || flags['task-policy'] === true) {
-    const t = taskPolicy(plan.policy, plan.nodes, native().info());
+    const t = taskPolicy(plan.conf);
     task = t;
     if (isStatic) process.stderr.write(`hmsdk run: ${rest[0]} is statically linked, so the preload cannot place its allocations: the whole process gets the task policy ${t.note} on node${t.nodes.length > 1 ? 's' : ''} ${t.nodes.join(',')} (no caps, no statistics)\n`);
   }

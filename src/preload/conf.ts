@@ -57,8 +57,6 @@ export interface RunPlan {
   conf: string;
   /** Target nodes. */
   nodes: number[];
-  /** The placement policy. */
-  policy: 'bind' | 'preferred' | 'interleave' | 'weighted';
   /** Notes for --verbose / --print-env (how tiers and weights were chosen). */
   notes: string[];
 }
@@ -135,5 +133,5 @@ export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
   }
   if (opts.statsJson) kv.push('stats_format=json');
   if (opts.verbose) kv.push(`verbose=${opts.verbose}`);
-  return { conf: kv.join(','), nodes, policy, notes };
+  return { conf: kv.join(','), nodes, notes };
 }

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { HmsdkError } from '../errors';
-import { MPOL } from '../alloc/native';
+import { MPOL, native } from '../alloc/native';
 
 /**
  * The executable `command` names: itself when it contains a slash, else the
@@ -65,10 +65,21 @@ export function isStaticElf(file: string): boolean {
   return true;
 }
 
-/** The task policy a static program gets: the preload's policy, non-strict (a fault cannot fail, so a full node must fall back). */
-export function taskPolicy(policy: 'bind' | 'preferred' | 'interleave' | 'weighted', nodes: number[], caps: { preferredMany: boolean; weightedInterleave: boolean }): { mode: number; nodes: number[]; note: string } {
-  if (policy === 'interleave' || (policy === 'weighted' && !caps.weightedInterleave)) return { mode: MPOL.interleave, nodes, note: 'interleave' };
-  if (policy === 'weighted') return { mode: MPOL.weightedInterleave, nodes, note: "weighted interleave with the kernel's weights" };
-  if (nodes.length > 1 && caps.preferredMany) return { mode: MPOL.preferredMany, nodes, note: 'preferred-many' };
-  return { mode: MPOL.preferred, nodes: nodes.slice(0, 1), note: 'preferred' };
+const MODE_NAMES: Record<number, string> = {
+  [MPOL.preferred]: 'preferred',
+  [MPOL.preferredMany]: 'preferred-many',
+  [MPOL.interleave]: 'interleave',
+  [MPOL.weightedInterleave]: "weighted interleave with the kernel's weights",
+};
+
+/**
+ * The task policy a static program (or `--task-policy`) gets: the
+ * non-strict form of the configuration's policy (a fault cannot fail, so a
+ * full node must fall back), by the preload's own rule (hm_conf_lenient,
+ * the one its interposed mmap uses), through the addon.
+ */
+export function taskPolicy(conf: string): { mode: number; nodes: number[]; note: string } {
+  const r = native().confLenient(conf);
+  if (typeof r === 'string') throw new HmsdkError('ECONFIG', `invalid preload configuration: ${r}`);
+  return { ...r, note: MODE_NAMES[r.mode] ?? `mode ${r.mode}` };
 }
