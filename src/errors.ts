@@ -40,7 +40,11 @@ export type HmsdkErrorCode =
   /** Store: the store's manager is gone and no new one could be reached or started. */
   | 'EMANAGER'
   /** Store: the store was disconnected. */
-  | 'ECLOSED';
+  | 'ECLOSED'
+  /** The process to act on does not exist (any more). */
+  | 'ESRCH'
+  /** A kernel facility the command needs is in use by someone else (e.g. DAMON's kdamonds). */
+  | 'EBUSY';
 
 /**
  * The one error class of the SDK.

@@ -102,6 +102,7 @@ describe('contract: HMSDK_CONF keys', () => {
     },
     { tier: 'exmem', overflow: 'fail', maps: false, expect: 0 },
     { tier: 'exmem', overflow: 'fallback' },
+    { tier: 'exmem', policy: 'preferred', granule: 2 * MiB, expect: 0 }, // hmsdk tier
   ];
 
   it('every configuration hmsdk run builds is accepted by the preload parser, key by key in its table', () => {
@@ -112,7 +113,7 @@ describe('contract: HMSDK_CONF keys', () => {
       for (const m of conf.matchAll(/(?:^|,)([a-z_]+)=/g)) used.add(m[1] as string);
     }
     for (const k of used) expect(tableKeys, `key ${k}`).toContain(k);
-    // the keys hmsdk run never writes: an alias and four preload-only settings
+    // the keys hmsdk run and hmsdk tier never write: an alias and four preload-only settings
     expect(tableKeys.filter((k) => !used.has(k)).sort()).toEqual(['cache', 'expect_min', 'fallback_nodes', 'min_size', 'stats_signal']);
   });
 

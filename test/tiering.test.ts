@@ -8,7 +8,7 @@ import { free, HmsdkError, stats, where } from '../src/index';
 import { topology } from '../src/topology/current';
 import { TieredPool, type MoveEvent, type RebalanceResult, type TieredPoolOptions } from '../src/tiering';
 import { thrown } from './helpers/error-code';
-import { dramSet } from '../src/tiering/pool';
+import { dramSet } from '../src/tiering/dram-set';
 import { rng } from './helpers/rng';
 
 const KiB = 1024;

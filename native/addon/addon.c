@@ -304,6 +304,25 @@ static napi_value Where(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* movePages(pid, start, npages, node) -> Int32Array of each page's node
+ * (or -errno) after the call; node -1 only asks | negative errno */
+static napi_value MovePages(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) != 0) return fail(env);
+  uint64_t pid, start, npages;
+  double node = arg_number(env, argv[3]);
+  if (arg_u64(env, argv[0], INT32_MAX, &pid) || arg_u64(env, argv[1], (1ULL << 53) - 1, &start) ||
+      arg_u64(env, argv[2], 1ULL << 28, &npages) || !(node >= -1 && node < HM_MAX_NODES) || node != (double)(int)node)
+    return number(env, -22);
+  void *data = NULL;
+  napi_value ab, out;
+  CHECK(env, napi_create_arraybuffer(env, npages * sizeof(int), &data, &ab));
+  int r = npages ? hm_move_pages((int)pid, (uintptr_t)start, (size_t)npages, (int)node, data) : 0;
+  if (r != 0) return number(env, r);
+  CHECK(env, napi_create_typedarray(env, napi_int32_array, npages, ab, 0, &out));
+  return out;
+}
+
 /* migrate(arrayBuffer, placementId) -> { onTarget, resident, moved, neighbourMoved } | negative code */
 static napi_value Migrate(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -750,7 +769,7 @@ static napi_value Init(napi_env env, napi_value exports) {
              {"migrate", Migrate},     {"stats", Stats},             {"trim", Trim},
              {"info", Info},           {"reserveFor", ReserveFor},   {"stripeLayout", StripeLayout},
              {"confCheck", ConfCheck}, {"confKeys", ConfKeys},         {"exec", Exec},
-             {"confLenient", ConfLenient},
+             {"confLenient", ConfLenient}, {"movePages", MovePages},
              {"shmCreate", ShmCreate}, {"shmMap", ShmMap},             {"shmOpen", ShmOpen},
              {"shmIdent", ShmIdent},   {"shmSeal", ShmSeal},           {"shmRelease", ShmRelease},
              {"closeFd", CloseFd},     {"lockFile", LockFile},         {"unlockFile", UnlockFile}};

@@ -156,6 +156,7 @@ int hm_blocks_init(void) {
     return -1;
   }
   hm_tcache_init();
+  hm_mbind_split(hm_C.granule);
   hm_place *pls[] = {target, small_pl, overflow_pl};
   for (size_t i = 0; i < sizeof pls / sizeof pls[0]; i++)
     if (pls[i]) hm_extent_cache_limit(pls[i], hm_C.cache);

@@ -51,6 +51,7 @@ static const key KEYS[] = {
     {"expect", K_UINT, 17, F(expect), 0, 100, 0, 0, "a percentage 0..100"},
     {"expect_min", K_BYTES, 18, F(expect_min), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
     {"cache", K_BYTES, 19, F(cache), 0, TiB, 0, 0, "bytes 0..1TiB, optional K/M/G/T suffix"},
+    {"granule", K_BYTES, 20, F(granule), 0, GiB, PAGE_MULTIPLE, 0, "0 or a multiple of the page size up to 1GiB"},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 

@@ -49,6 +49,7 @@ typedef struct hm_conf {
   int expect;        /* percent of anonymous memory expected on the target (hm_coverage.c) */
   uint64_t expect_min; /* ... checked once the process has this much */
   uint64_t cache;      /* freed large blocks kept for reuse, per placement */
+  uint64_t granule;    /* placed memory in VMAs of at most this size (hm_mbind_split; hmsdk tier's sampler) */
 } hm_conf;
 
 /* Parse `text` into *c. 0, or -1 with one line (no newline) in err. */

@@ -151,10 +151,29 @@ int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, 
   return -e;
 }
 
-int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags) {
+static int mbind_once(uintptr_t addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags) {
   long r = syscall(SYS_mbind, addr, len, mode, mask ? mask->bits : NULL, mask ? (unsigned long)HM_MAX_NODES + 1 : 0UL,
                    (unsigned long)flags);
   return r == 0 ? 0 : -errno;
+}
+
+static size_t mbind_granule; /* 0: one call per range */
+
+void hm_mbind_split(size_t granule) { mbind_granule = granule; }
+
+int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags) {
+  size_t g = mbind_granule;
+  uintptr_t a = (uintptr_t)addr, end = a + len;
+  if (g == 0 || mode == HM_MPOL_DEFAULT) return mbind_once(a, len, mode, mask, flags);
+  while (a < end) {
+    uintptr_t next = (a / g + 1) * g;
+    if (next > end) next = end;
+    int r = mbind_once(a, next - a, mode | (int)((a / g) & 1) * HM_MPOL_F_STATIC_NODES, mask, flags);
+    if (r == -ENOMEM) return mbind_once(a, end - a, mode, mask, flags); /* out of VMAs: one for the rest */
+    if (r != 0) return r;
+    a = next;
+  }
+  return 0;
 }
 
 static int populate_madvise_works = 1;
@@ -192,6 +211,30 @@ static int query_pages(const void *addr, size_t len, void (*visit)(const int *, 
     }
     if (syscall(SYS_move_pages, 0, n, pages, NULL, status, 0) != 0) return -errno;
     visit(status, n, ctx);
+  }
+  return 0;
+}
+
+int hm_move_pages(int pid, uintptr_t addr, size_t npages, int node, int *status) {
+  size_t ps = hm_page_size();
+  if (addr & (ps - 1) || node >= HM_MAX_NODES) return -EINVAL;
+  void *pages[PAGE_BATCH];
+  int nodes[PAGE_BATCH];
+  for (size_t i = 0; i < PAGE_BATCH; i++) nodes[i] = node;
+  for (size_t done = 0; done < npages;) {
+    unsigned long n = npages - done < PAGE_BATCH ? (unsigned long)(npages - done) : PAGE_BATCH;
+    for (unsigned long k = 0; k < n; k++) pages[k] = (void *)(addr + (done + k) * ps);
+    /* A move returns the count of pages it could not move (>= 0 is success
+     * for the call; status has each page's outcome). */
+    if (syscall(SYS_move_pages, pid, n, pages, node < 0 ? NULL : nodes, status + done, node < 0 ? 0 : HM_MF_MOVE) < 0)
+      return -errno;
+    if (node >= 0) /* status of a moved page is its node; ask for those the call left with an error */
+      for (unsigned long k = 0; k < n; k++)
+        if (status[done + k] < 0 && status[done + k] != -ENOENT && status[done + k] != -EFAULT) {
+          int s;
+          if (syscall(SYS_move_pages, pid, 1UL, &pages[k], NULL, &s, 0) == 0 && s >= 0) status[done + k] = s;
+        }
+    done += n;
   }
   return 0;
 }

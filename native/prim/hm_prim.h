@@ -38,6 +38,9 @@ enum {
   HM_MPOL_WEIGHTED_INTERLEAVE = 6 /* 6.9+ */
 };
 
+/* Mode flag: the nodes are physical ids, kept as given when the cpuset changes. */
+#define HM_MPOL_F_STATIC_NODES (1 << 15)
+
 /* mbind flag: move pages that do not conform to the new policy. */
 #define HM_MF_MOVE (1u << 1)
 
@@ -83,8 +86,16 @@ int hm_set_task_policy(int mode, const hm_nodemask *mask);
  * last act. */
 int hm_exec(const char *path, char *const argv[], char *const envp[], int mode, const hm_nodemask *mask);
 
-/* mbind(addr, len, mode, mask) as a raw syscall; flags are MPOL_MF_*. 0 or -errno. */
+/* mbind(addr, len, mode, mask) as a raw syscall; flags are MPOL_MF_*. 0 or -errno.
+ * After hm_mbind_split(g), g > 0, a policy other than the default is set
+ * granule by granule (address multiples of g), alternate granules with
+ * MPOL_F_STATIC_NODES: the same placement (the flag only matters when a
+ * cpuset's nodes change), but the kernel cannot merge neighbouring granules
+ * into one VMA, so /proc/PID/smaps tells their accesses apart (the sampling
+ * monitor of hmsdk tier, src/tiering/pages/sample.ts). When the process
+ * reaches its VMA limit, the rest of a range gets one call. */
 int hm_mbind(void *addr, size_t len, int mode, const hm_nodemask *mask, unsigned flags);
+void hm_mbind_split(size_t granule);
 
 /* Fault in every page of [addr, addr+len) for writing: MADV_POPULATE_WRITE
  * (5.14+), else one write per page. 0 or -errno (-ENOMEM when the policy's
@@ -178,6 +189,14 @@ int hm_nohugepage(void *addr, size_t len);
  * status[i] = node id, or -ENOENT (never touched), -EFAULT (not mapped or
  * the zero page). 0 or -errno. */
 int hm_page_status(const void *addr, size_t npages, int *status);
+
+/* move_pages on another process (or 0: this one) for the npages pages from
+ * addr: node < 0 asks where they are, node >= 0 moves them there
+ * (MPOL_MF_MOVE: only pages mapped by that process alone). Either way
+ * status[i] ends as the page's node after the call, or -errno for that page
+ * (-ENOENT never touched, -EFAULT unmapped or the zero page, -EBUSY/-ENOMEM
+ * not moved). 0 or -errno (-EPERM / -ESRCH for the process). */
+int hm_move_pages(int pid, uintptr_t addr, size_t npages, int node, int *status);
 
 #ifdef __cplusplus
 }

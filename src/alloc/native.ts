@@ -94,6 +94,12 @@ export interface NativeAddon {
    * execve failed; on success it does not return.
    */
   exec(path: string[], argv: string[], env: string[], mode: number, nodes: number[]): number;
+  /**
+   * move_pages on process `pid` for the `npages` pages from `start`: node -1
+   * asks, a node id moves them there. Each page's node after the call, or
+   * -errno for that page; a negative number when the call failed.
+   */
+  movePages(pid: number, start: number, npages: number, node: number): Int32Array | number;
   /** A new store object (native/core/hm_shm.h): a memfd placed under `placement`, mapped shared read/write. */
   shmCreate(placement: number, size: number, populate: boolean): { buffer: ArrayBuffer; fd: number } | number;
   /** A private copy-on-write mapping of `size` bytes of the object behind fd. */

@@ -21,6 +21,7 @@ const commands: Record<string, { summary: string; load: () => Command }> = {
   weights: { summary: 'bandwidth-aware interleave weights and predicted bandwidth; --apply', load: () => require('./weights') as Command },
   run: { summary: 'run an unmodified program with its memory placed on a tier or nodes (LD_PRELOAD, exec in place)', load: () => require('./run') as Command },
   bench: { summary: 'measure read/write bandwidth and latency per node', load: () => require('./bench') as Command },
+  tier: { summary: 'page-level tiering for an unmodified program: hot pages on DRAM within a budget, the rest on EXMEM', load: () => require('./tier') as Command },
   emulate: { summary: 'run a command inside a multi-node NUMA/CXL VM (QEMU)', load: () => require('./emulate') as Command },
   store: { summary: 'shared memory objects: serve a store, list its objects', load: () => require('./store') as Command },
   doctor: { summary: 'is memory tiering set up right? tiers, demotion, NUMA balancing, DAMON, THP, with fixes', load: () => require('./doctor') as Command },

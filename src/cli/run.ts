@@ -173,7 +173,26 @@ export async function run(argv: string[]): Promise<number> {
     opts.verbose = v;
   }
 
-  const topo = readTopology({ sysRoot: sysRootFlag(flags['sys-root']) });
+  return launch(opts, rest, { printEnv: flags['print-env'] === true, sysRoot: flags['sys-root'], taskPolicy: flags['task-policy'] === true });
+}
+
+/** How {@link launch} starts the program. */
+export interface LaunchMode {
+  /** Print the environment instead of running anything. */
+  printEnv?: boolean;
+  /** `--sys-root` as given. */
+  sysRoot?: string | boolean;
+  /** Set the task policy too (`--task-policy`). */
+  taskPolicy?: boolean;
+  /** More environment for the program. */
+  env?: Record<string, string>;
+  /** Called just before exec (hmsdk tier starts its controller here). */
+  beforeExec?: () => void;
+}
+
+/** Resolve `opts` into the preload's configuration and exec `rest` under it (resolves only for printEnv). */
+export async function launch(opts: RunOptions, rest: string[], mode: LaunchMode): Promise<number> {
+  const topo = readTopology({ sysRoot: sysRootFlag(mode.sysRoot) });
   let plan: RunPlan;
   try {
     plan = buildConf(opts, topo);
@@ -189,7 +208,7 @@ export async function run(argv: string[]): Promise<number> {
   const so = preloadPath();
   const ldPreload = process.env.LD_PRELOAD ? `${so} ${process.env.LD_PRELOAD}` : so;
 
-  if (flags['print-env']) {
+  if (mode.printEnv) {
     for (const n of plan.notes) process.stderr.write(`hmsdk run: ${n}\n`);
     process.stdout.write(`HMSDK_CONF=${plan.conf}\nLD_PRELOAD=${ldPreload}\n`);
     return 0;
@@ -204,13 +223,14 @@ export async function run(argv: string[]): Promise<number> {
   // sees (raw system calls, thread stacks, the page cache) follows it.
   let task = { mode: 0, nodes: [] as number[] };
   const isStatic = isStaticElf(file);
-  if (isStatic || flags['task-policy'] === true) {
+  if (isStatic || mode.taskPolicy === true) {
     const t = taskPolicy(plan.conf);
     task = t;
     if (isStatic) process.stderr.write(`hmsdk run: ${rest[0]} is statically linked, so the preload cannot place its allocations: the whole process gets the task policy ${t.note} on node${t.nodes.length > 1 ? 's' : ''} ${t.nodes.join(',')} (no caps, no statistics)\n`);
   }
-  const env = { ...process.env, LD_PRELOAD: ldPreload, HMSDK_CONF: plan.conf };
+  const env = { ...process.env, ...mode.env, LD_PRELOAD: ldPreload, HMSDK_CONF: plan.conf };
   const envStrings = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  mode.beforeExec?.();
   const r = native().exec([file], rest, envStrings, task.mode, task.nodes);
   const name = Object.entries(os.constants.errno).find(([, v]) => v === -r)?.[0] ?? `errno ${-r}`;
   throw new HmsdkError('ETOOL', `cannot run '${rest[0]}': execve failed (${name})`);

@@ -45,6 +45,8 @@ export interface RunOptions {
   mapsMin?: number;
   /** Percent of anonymous memory expected on the target; less prints one line at exit (0: never). */
   expect?: number;
+  /** Keep placed memory in mappings of at most this many bytes (hmsdk tier's sampler; 0 or absent: off). */
+  granule?: number;
   stats?: boolean;
   statsFile?: string;
   statsJson?: boolean;
@@ -126,6 +128,7 @@ export function buildConf(opts: RunOptions, topo: Topology): RunPlan {
     if (!Number.isInteger(opts.expect) || opts.expect < 0 || opts.expect > 100) throw new PreloadConfError('expect', `--expect takes a percentage 0..100, got ${opts.expect}`);
     kv.push(`expect=${opts.expect}`);
   }
+  if (opts.granule) kv.push(`granule=${opts.granule}`);
   if (opts.stats || opts.statsFile) kv.push('stats=exit');
   if (opts.statsFile) {
     if (opts.statsFile.includes(',')) throw new PreloadConfError('statsFile', '--stats-file: the path must not contain a comma');

@@ -70,7 +70,7 @@
  * the last pass, and no partial move pending) a pass is O(1): uniform decay
  * does not change the order. Otherwise it scores the accessed and hot
  * entries (O(m)), finds the DRAM set by a weighted quickselect at the
- * budget (O(m) expected; see budgetCut), sorts only the c entries to
+ * budget (O(m) expected; see dram-set.ts), sorts only the c entries to
  * promote (O(c log c)), heapifies the non-target hot ones (O(h)) and pops the k
  * victims it moves (O(k log h)). Measured on the 2-core development host
  * (Node 20, entries of 100 B, half of them read since the last pass, the
@@ -120,6 +120,7 @@ import { allocate, assertLive, free, type PlacedBuffer, where } from '../alloc/b
 import { HmsdkError } from '../errors';
 import type { Tier } from '../alloc/options';
 import { placementOf } from '../alloc/placement';
+import { byRank, dramSet } from './dram-set';
 import { MinHeap } from './heap';
 import { chargeOf, moveBuffer, movesInPlace } from './mover';
 import { checkNumber, checkSize, describe, readOptions } from '../util/validate';
@@ -347,95 +348,6 @@ const SHIFT_SHARE = 0.1;
 const SHIFT_EXTRA = 40;
 /** Windows after which heat reads as 0 (0.9^400 ≈ 5e-19). */
 const HEAT_HORIZON = 400;
-
-/** An entry and its rank score (heat per byte, with the hysteresis for hot entries). @internal */
-export interface Ranked<K> {
-  e: Pick<Entry<K>, 'charge' | 'last'>;
-  score: number;
-}
-
-/** Rank order: higher score first, then the more recent access. */
-const byRank = <K>(a: Ranked<K>, b: Ranked<K>): number => b.score - a.score || b.e.last - a.e.last;
-
-/**
- * The DRAM set: what a greedy walk of `items` in rank order takes while it
- * fits in `budget` (an entry that does not fit is skipped, smaller ones
- * after it still go in). Computed without sorting everything: the entries
- * above the {@link budgetCut} all fit and are taken; only when room is left
- * for one of the others are those sorted and walked. Reorders `items`.
- * @internal
- */
-export function dramSet<T extends Ranked<unknown>>(items: T[], budget: number): Set<T['e']> {
-  const cut = budgetCut(items, budget);
-  const set = new Set<T['e']>();
-  const rest: T[] = [];
-  let room = budget;
-  let smallest = Infinity;
-  for (const x of items) {
-    if (x.score > cut) {
-      set.add(x.e);
-      room -= x.e.charge;
-    } else {
-      rest.push(x);
-      smallest = Math.min(smallest, x.e.charge);
-    }
-  }
-  if (room >= smallest) {
-    rest.sort(byRank);
-    for (const { e } of rest) {
-      if (e.charge <= room) {
-        set.add(e);
-        room -= e.charge;
-      }
-    }
-  }
-  return set;
-}
-
-/**
- * The score s* that splits `items` at the budget: the entries scored above
- * s* fit in the budget together, those scored s* or above do not (-Infinity
- * when everything fits). A weighted quickselect (3-way partitions around a
- * random pivot, expected O(m)), so a pass sorts only the few entries it must
- * order: everything above the cut is in the DRAM set whatever the order.
- * Reorders `items`.
- */
-function budgetCut(items: Ranked<unknown>[], budget: number): number {
-  let lo = 0;
-  let hi = items.length;
-  let above = 0; // charge of the entries ranked above [lo, hi)
-  while (lo < hi) {
-    const pivot = items[lo + Math.floor(Math.random() * (hi - lo))]!.score;
-    // [lo, gtEnd) > pivot, [gtEnd, i) == pivot, [ltStart, hi) < pivot
-    let gtEnd = lo;
-    let i = lo;
-    let ltStart = hi;
-    let gt = 0;
-    let eq = 0;
-    while (i < ltStart) {
-      const x = items[i]!;
-      if (x.score > pivot) {
-        items[i] = items[gtEnd]!;
-        items[gtEnd++] = x;
-        gt += x.e.charge;
-        i++;
-      } else if (x.score < pivot) {
-        items[i] = items[--ltStart]!;
-        items[ltStart] = x;
-      } else {
-        eq += x.e.charge;
-        i++;
-      }
-    }
-    if (above + gt > budget) hi = gtEnd;
-    else if (above + gt + eq > budget) return pivot;
-    else {
-      above += gt + eq;
-      lo = ltStart;
-    }
-  }
-  return -Infinity;
-}
 
 /**
  * A pool of keyed buffers with a DRAM budget: hot entries on DRAM, the rest

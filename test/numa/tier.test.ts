@@ -1,0 +1,148 @@
+// Page-level tiering of an unmodified program, by the kernel's word: a
+// program (test/preload/hotset.c) writes 512 MiB and then only reads 64 MiB
+// of it, under `hmsdk tier --dram-budget 96MiB`. It starts on EXMEM (the
+// preload; while it writes, every granule is hot, so the controller fills
+// the budget with some of them, and the hot set must then displace those:
+// a shift, not just a promotion); from outside, every 2 s, move_pages over the hot range says how
+// much of it is on DRAM and /proc/PID/numa_maps how much DRAM the program
+// uses. Within 60 s of the program's start of reading, >= 90% of the hot
+// set must be on DRAM, and at no reading may DRAM use exceed the budget.
+// Then the program moves its hot set (SIGUSR1): the same for the new one,
+// and the old one must have made room.
+// On Linux 6.12 the controller watches through DAMON (vaddr), on 6.1
+// (no DAMON) through the page-table sampler; the sampler is tried on 6.12
+// too.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { native } from '../../src/alloc/native';
+import { damonUnusable } from '../../src/tiering/pages/open';
+import { readNumaMaps } from '../../src/topology/numa-maps';
+import { vmTierNodes } from './helpers';
+
+const ROOT = path.join(__dirname, '..', '..');
+const MiB = 2 ** 20;
+const PAGE = 4096;
+const BUDGET = 96 * MiB;
+const DEADLINE_MS = 60_000;
+
+function anonOnNode(pid: number, node: number): number {
+  let bytes = 0;
+  for (const m of readNumaMaps(pid)) if (m.file === undefined && m.kind !== 'huge') bytes += (m.pages[node] ?? 0) * m.pageSize;
+  return bytes;
+}
+
+/** Share of the resident pages of [start, start+len) on `node`, by move_pages from outside. */
+function shareOn(pid: number, start: number, len: number, node: number): number {
+  const first = Math.ceil(start / PAGE) * PAGE;
+  const status = native().movePages(pid, first, Math.floor((start + len - first) / PAGE), -1);
+  if (typeof status === 'number') throw new Error(`move_pages failed: ${status}`);
+  let on = 0;
+  let resident = 0;
+  for (const s of status) {
+    if (s < 0) continue;
+    resident++;
+    if (s === node) on++;
+  }
+  return resident ? on / resident : 0;
+}
+
+/**
+ * Poll every 2 s until >= 90% of [start, start+len) is on DRAM and stays so
+ * for 6 s, checking DRAM use against the budget at every reading; returns
+ * the ms it took (Infinity if not within DEADLINE_MS + 10 s).
+ */
+async function untilOnDram(pid: number, start: number, len: number, what: string): Promise<number> {
+  const { normal } = vmTierNodes();
+  const t0 = Date.now();
+  let reached: number | undefined;
+  let maxDram = 0;
+  const readings: string[] = [];
+  while (Date.now() - t0 < DEADLINE_MS + 10_000) {
+    await sleep(2000);
+    const onDram = shareOn(pid, start, len, normal);
+    const dram = anonOnNode(pid, normal);
+    maxDram = Math.max(maxDram, dram);
+    readings.push(`${((Date.now() - t0) / 1000).toFixed(0)}s ${(onDram * 100).toFixed(0)}%/${(dram / MiB).toFixed(1)}MiB`);
+    expect(dram, `${what}: DRAM use by numa_maps at ${readings.at(-1)}`).toBeLessThanOrEqual(BUDGET);
+    if (reached === undefined && onDram >= 0.9) reached = Date.now() - t0;
+    if (reached !== undefined && Date.now() - t0 > reached + 6000) break;
+  }
+  console.log(`${what}: hot set on DRAM / DRAM use: ${readings.join(', ')}; >= 90% after ${reached === undefined ? 'never' : `${(reached / 1000).toFixed(0)} s`}, peak DRAM ${(maxDram / MiB).toFixed(1)} of ${BUDGET / MiB} MiB`);
+  if (reached !== undefined) expect(shareOn(pid, start, len, normal), `${what}: the hot set stays on DRAM`).toBeGreaterThanOrEqual(0.9);
+  return reached ?? Infinity;
+}
+
+function collect(child: ChildProcess): { out: () => string; err: () => string; closed: Promise<void> } {
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return { out: () => out, err: () => err, closed: new Promise((resolve) => child.stderr!.on('close', () => resolve())) };
+}
+
+describe('hmsdk tier: the hot set of an unmodified program moves to DRAM within the budget', () => {
+  let exmem: number;
+  let normal: number;
+  let exe: string;
+  beforeAll(() => {
+    ({ exmem, normal } = vmTierNodes());
+    exe = path.join(os.tmpdir(), `hmsdk-hotset-${process.pid}`);
+    execFileSync('cc', ['-O2', '-o', exe, path.join(ROOT, 'test', 'preload', 'hotset.c')]);
+  });
+
+  const monitors = (): string[] => (damonUnusable() === undefined ? ['auto', 'sample'] : ['auto']);
+
+  it.each(monitors())('--monitor %s: nine tenths of a 64 MiB hot set in 512 MiB on DRAM within 60 s, DRAM use <= budget at every reading', { timeout: 240_000 }, async (monitor) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'hmsdk.js'), 'tier', '--dram-budget', `${BUDGET}`, '--monitor', monitor, '--verbose', '--', exe, '512', '64', '200', '300', '400'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const io = collect(child);
+    try {
+      const t0 = Date.now();
+      let ready: RegExpExecArray | null = null;
+      while (!(ready = /ready 0x([0-9a-f]+) 0x([0-9a-f]+) (\d+)/.exec(io.out()))) {
+        if (child.exitCode !== null || Date.now() - t0 > 120_000) throw new Error(`hotset did not start: ${io.err()}`);
+        await sleep(100);
+      }
+      const buf = parseInt(ready[1]!, 16);
+      const hot = parseInt(ready[2]!, 16);
+      const hotLen = Number(ready[3]);
+      const pid = child.pid!;
+      const startShare = shareOn(pid, buf, 512 * MiB, exmem);
+      console.log(`${monitor}: written in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${(startShare * 100).toFixed(1)}% of the 512 MiB on EXMEM at the start`);
+      // Writing it was an access to every granule: the controller may have
+      // promoted a budget's worth already, never more.
+      expect(startShare, 'the program starts on EXMEM, but for what the budget allows').toBeGreaterThanOrEqual(1 - BUDGET / (512 * MiB) - 0.01);
+      const first = await untilOnDram(pid, hot, hotLen, `${monitor}, first hot set`);
+      const coldOnExmem = (shareOn(pid, buf, hot - buf, exmem) + shareOn(pid, hot + hotLen, buf + 512 * MiB - hot - hotLen, exmem)) / 2;
+      console.log(`${monitor}: cold part ${(coldOnExmem * 100).toFixed(1)}% on EXMEM`);
+      expect(first, 'the first hot set reached DRAM in time').toBeLessThanOrEqual(DEADLINE_MS);
+      expect(coldOnExmem, 'the cold part stays on EXMEM').toBeGreaterThanOrEqual(0.9);
+
+      // The hot set moves (SIGUSR1): the new one must displace the old within the budget.
+      child.kill('SIGUSR1');
+      let shifted: RegExpExecArray | null = null;
+      for (let i = 0; i < 200 && !(shifted = /shift 0x([0-9a-f]+)/.exec(io.out())); i++) await sleep(50);
+      expect(shifted, 'the program moved its hot set').not.toBeNull();
+      const hot2 = parseInt(shifted![1]!, 16);
+      const second = await untilOnDram(pid, hot2, hotLen, `${monitor}, after the shift`);
+      const oldOnDram = shareOn(pid, hot, hotLen, normal);
+      console.log(`${monitor}: the old hot set is ${(oldOnDram * 100).toFixed(0)}% on DRAM after the shift`);
+      expect(second, 'the new hot set reached DRAM in time').toBeLessThanOrEqual(DEADLINE_MS);
+      expect(oldOnDram, 'the old hot set made room (the budget holds 1.5 hot sets)').toBeLessThanOrEqual(0.5 + 0.05);
+    } finally {
+      child.kill('SIGTERM');
+      await io.closed;
+    }
+    const line = /hmsdk tier: pid \d+.*/.exec(io.err())?.[0];
+    console.log(line);
+    expect(line, io.err()).toBeDefined();
+    expect(line).toMatch(monitor === 'sample' || damonUnusable() !== undefined ? /monitor page-table sampler/ : /monitor DAMON \(vaddr\)/);
+    const promoted = /promoted ([\d.]+) (MiB|GiB)/.exec(line!);
+    expect(promoted, line).not.toBeNull();
+    expect(Number(promoted![1]) * (promoted![2] === 'GiB' ? 1024 : 1), 'the hot set was promoted (and maybe more, then demoted)').toBeGreaterThanOrEqual(64);
+  });
+});
