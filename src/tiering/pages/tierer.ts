@@ -28,8 +28,9 @@
  *    their resident bytes, cut at the budget. No rate threshold: whatever is
  *    hottest relative to the rest gets DRAM, however slow the program reads.
  * 4. **Moves**, at most `maxBytesPerTick` a tick (migration bandwidth is
- *    bounded): first demote DRAM granules outside the set, coldest first,
- *    while DRAM use is over the budget; then promote the set's granules
+ *    bounded), against the budget less a headroom (HEADROOM_SHARE): first
+ *    demote DRAM granules outside the set, coldest first, while DRAM use is
+ *    over it; then promote the set's granules
  *    that are not on DRAM yet, hottest first, each after demoting just
  *    enough outside granules to make room. A move is one move_pages call
  *    over the granule; its status array is the verdict: pages counted as
@@ -53,6 +54,14 @@ const HYSTERESIS = 1.25;
 const HYSTERESIS_HEAT = 0.2;
 /** Heat below this reads as 0 (after ~40 idle ticks from full heat). */
 const HEAT_FLOOR = 1e-4;
+/**
+ * The controller plans for the budget less 1/HEADROOM_SHARE of it: pages the
+ * program faults on DRAM itself between passes (its main stack, memory no
+ * placement reaches) land there without asking; the headroom keeps a
+ * reading between two passes within the budget (TPP keeps headroom for new
+ * allocations the same way). At a pass, what is over is demoted first.
+ */
+const HEADROOM_SHARE = 64;
 /** A larger mapping is not cut into more granules than this for the residency estimate (V8 and jemalloc reserve far more than they use). */
 const MAX_GRANULES_PER_MAPPING = 1 << 20;
 
@@ -144,6 +153,8 @@ export class PageTierer {
     this.#tick++;
     this.#stats.ticks++;
     const maps = this.#proc.anonMappings();
+    // an exiting process shows no mappings: not a reading to keep
+    if (maps.length === 0 && !this.#proc.alive()) throw new HmsdkError('ESRCH', `process ${this.#proc.pid} exited`);
     this.#heatFrom(regions, maps);
     const dramUse = this.#residency(maps);
     const r: TickResult = { promoted: 0, demoted: 0, notMoved: 0, dramBytes: dramUse, truncated: false };
@@ -241,7 +252,8 @@ export class PageTierer {
   }
 
   #rebalance(dramUse: number, r: TickResult): void {
-    const { budget, maxBytesPerTick } = this.#o;
+    const { maxBytesPerTick } = this.#o;
+    const budget = this.#o.budget - Math.min(this.#o.granule, Math.ceil(this.#o.budget / HEADROOM_SHARE));
     const ranked: { e: Granule; score: number }[] = [];
     for (const g of this.#granules.values()) {
       const h = this.#heatOf(g);
