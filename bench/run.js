@@ -36,6 +36,8 @@
 //                   pipe from it and a worker's postMessage copy; bytes copied
 //  17 pool-trace    TieredPool trace replay (zipf, shifting hot set, scan, HTTP cache):
 //                   DRAM-hit share vs the offline optimum, the old pool and static placement
+//  18 tier          hmsdk tier's cost: a hot-set program's throughput with the controller
+//                   attached vs alone; the controller's CPU per pass per GiB
 //
 // --quick            tiny iteration counts: checks that every case runs (schema only)
 // --no-gib-history   case 10 without the "1 GiB of 4 KiB blocks live once" history
@@ -53,7 +55,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const root = path.join(__dirname, '..');
-const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'programs', 'store', 'pool-trace'];
+const CASES = ['smalloc', 'arena', 'large', 'populate', 'stream', 'stats', 'rss', 'weighted', 'model', 'matrix', 'held', 'interference', 'churn', 'loop-rss', 'programs', 'store', 'pool-trace', 'tier'];
 /* Cases that need two tiers: run by --vm inside the emulator. */
 const VM_CASES = ['weighted', 'programs'];
 /* --only names that stand for several cases. */
@@ -248,6 +250,7 @@ async function main() {
     programs: require('./cases/programs').programs,
     store: require('./cases/store').storeCase,
     'pool-trace': require('./cases/pool-trace').poolTrace,
+    tier: require('./cases/tier').tierCase,
   };
   const run = opts.only ?? CASES;
   log(`${opts.quick ? 'QUICK mode, ' : ''}cases: ${run.join(', ')}; node ${process.version}, ${os.cpus().length} CPUs, memory nodes ${topo.nodes.map((n) => n.id).join(',')}`);

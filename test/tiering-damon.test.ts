@@ -82,7 +82,7 @@ describe('openDamon refuses', () => {
     const before = read(path.join(t.ctx, 'schemes/0/action'));
     const e = thrown(() => openDamon(process.pid, { sysRoot: t.sysRoot }));
     expect(e).toBeInstanceOf(HmsdkError);
-    expect([(e as HmsdkError).code, (e as HmsdkError).errno]).toEqual(['ESYSCALL', os.constants.errno.EBUSY]);
+    expect((e as HmsdkError).code).toBe('EBUSY');
     expect(e.message).toMatch(/1 kdamond\(s\) already configured.*echo 0 >/);
     expect(read(path.join(t.admin, 'kdamonds/nr_kdamonds'))).toBe('1');
     expect(read(path.join(t.ctx, 'schemes/0/action'))).toBe(before);
@@ -99,7 +99,7 @@ describe('openDamon refuses', () => {
   it('a pid that is gone: ESRCH, before anything is written', () => {
     const t = tree(0, 'vaddr paddr');
     const e = thrown(() => openDamon(deadPid(), { sysRoot: t.sysRoot }));
-    expect([(e as HmsdkError).code, (e as HmsdkError).errno]).toEqual(['ESYSCALL', os.constants.errno.ESRCH]);
+    expect((e as HmsdkError).code).toBe('ESRCH');
     expect(read(path.join(t.admin, 'kdamonds/nr_kdamonds'))).toBe('0');
   });
 
@@ -179,7 +179,7 @@ describe('on a tree that takes the writes', () => {
     const m = openDamon(target.pid!, { sysRoot: t.sysRoot });
     await new Promise((resolve) => target.once('exit', resolve).kill('SIGKILL'));
     fs.writeFileSync(path.join(t.admin, 'kdamonds/0/state'), 'off\n'); // what the kernel shows then
-    await expect(m.sample()).rejects.toMatchObject({ code: 'ESYSCALL', errno: os.constants.errno.ESRCH });
+    await expect(m.sample()).rejects.toMatchObject({ code: 'ESRCH' });
     m.close();
     expect(read(path.join(t.admin, 'kdamonds/0/state'))).toBe('off');
     expect(read(path.join(t.admin, 'kdamonds/nr_kdamonds'))).toBe('0');

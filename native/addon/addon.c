@@ -323,6 +323,45 @@ static napi_value MovePages(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* A Float64Array argument: its elements and count. 0, or -1 for anything else. */
+static int float64s_of(napi_env env, napi_value v, double **data, size_t *n) {
+  bool yes = false;
+  napi_typedarray_type t;
+  void *p = NULL;
+  if (napi_is_typedarray(env, v, &yes) != napi_ok || !yes) return -1;
+  if (napi_get_typedarray_info(env, v, &t, n, &p, NULL, NULL) != napi_ok || t != napi_float64_array) return -1;
+  *data = p;
+  return 0;
+}
+
+/* madviseCold(pid, starts: Float64Array, lengths: Float64Array) -> 0 | negative errno */
+static napi_value MadviseCold(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv) != 0) return fail(env);
+  uint64_t pid;
+  if (arg_u64(env, argv[0], INT32_MAX, &pid)) return number(env, -22);
+  double *starts, *lens;
+  size_t ns, nl;
+  if (float64s_of(env, argv[1], &starts, &ns) || float64s_of(env, argv[2], &lens, &nl) || ns != nl) return number(env, -22);
+  uintptr_t *s = ns ? malloc(ns * sizeof *s) : NULL;
+  size_t *l = ns ? malloc(ns * sizeof *l) : NULL;
+  if (ns && (!s || !l)) {
+    free(s);
+    free(l);
+    return number(env, -12);
+  }
+  int r = 0;
+  for (size_t i = 0; i < ns && r == 0; i++) {
+    if (!(starts[i] >= 0 && starts[i] < 9007199254740992.0 && lens[i] >= 0 && lens[i] < 9007199254740992.0)) r = -22;
+    s[i] = (uintptr_t)starts[i];
+    l[i] = (size_t)lens[i];
+  }
+  if (r == 0) r = hm_madvise_cold((int)pid, s, l, ns);
+  free(s);
+  free(l);
+  return number(env, r);
+}
+
 /* migrate(arrayBuffer, placementId) -> { onTarget, resident, moved, neighbourMoved } | negative code */
 static napi_value Migrate(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -770,6 +809,7 @@ static napi_value Init(napi_env env, napi_value exports) {
              {"info", Info},           {"reserveFor", ReserveFor},   {"stripeLayout", StripeLayout},
              {"confCheck", ConfCheck}, {"confKeys", ConfKeys},         {"exec", Exec},
              {"confLenient", ConfLenient}, {"movePages", MovePages},
+             {"madviseCold", MadviseCold},
              {"shmCreate", ShmCreate}, {"shmMap", ShmMap},             {"shmOpen", ShmOpen},
              {"shmIdent", ShmIdent},   {"shmSeal", ShmSeal},           {"shmRelease", ShmRelease},
              {"closeFd", CloseFd},     {"lockFile", LockFile},         {"unlockFile", UnlockFile}};

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -237,6 +238,27 @@ int hm_move_pages(int pid, uintptr_t addr, size_t npages, int node, int *status)
     done += n;
   }
   return 0;
+}
+
+int hm_madvise_cold(int pid, const uintptr_t *starts, const size_t *lens, size_t n) {
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return -errno;
+  struct iovec iov[PAGE_BATCH]; /* PAGE_BATCH (1024) is also UIO_MAXIOV */
+  int r = 0;
+  size_t done = 0;
+  do {
+    size_t k = n - done < PAGE_BATCH ? n - done : PAGE_BATCH;
+    for (size_t i = 0; i < k; i++) iov[i] = (struct iovec){(void *)starts[done + i], lens[done + i]};
+    /* Partial progress (a range unmapped meanwhile: ENOMEM) is fine: the
+     * rest of the batch is only unsampled this once. */
+    if (syscall(SYS_process_madvise, pidfd, iov, k, MADV_COLD, 0U) < 0 && errno != ENOMEM && errno != EINVAL) {
+      r = -errno;
+      break;
+    }
+    done += k;
+  } while (done < n);
+  close(pidfd);
+  return r;
 }
 
 struct where_ctx {

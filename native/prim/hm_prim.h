@@ -198,6 +198,15 @@ int hm_page_status(const void *addr, size_t npages, int *status);
  * not moved). 0 or -errno (-EPERM / -ESRCH for the process). */
 int hm_move_pages(int pid, uintptr_t addr, size_t npages, int node, int *status);
 
+/* process_madvise(MADV_COLD) over n ranges of process pid: the kernel
+ * clears the accessed bit of their pages *and flushes their TLB entries*
+ * (clear_refs and DAMON clear the bit without a flush, so a page whose
+ * translation stays cached is not marked again), and moves them to the
+ * inactive LRU. Pages mapped by other processes too are left alone. n = 0
+ * checks the right to do it. 0 or -errno (-EPERM without CAP_SYS_NICE,
+ * -ENOSYS before 5.10, -ESRCH for the process). */
+int hm_madvise_cold(int pid, const uintptr_t *starts, const size_t *lens, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -100,6 +100,8 @@ export interface NativeAddon {
    * -errno for that page; a negative number when the call failed.
    */
   movePages(pid: number, start: number, npages: number, node: number): Int32Array | number;
+  /** process_madvise(MADV_COLD) over the ranges of process `pid` (accessed bits cleared, TLB entries flushed); no ranges: checks the right to. 0 or -errno. */
+  madviseCold(pid: number, starts: Float64Array, lengths: Float64Array): number;
   /** A new store object (native/core/hm_shm.h): a memfd placed under `placement`, mapped shared read/write. */
   shmCreate(placement: number, size: number, populate: boolean): { buffer: ArrayBuffer; fd: number } | number;
   /** A private copy-on-write mapping of `size` bytes of the object behind fd. */

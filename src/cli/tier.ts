@@ -33,6 +33,18 @@ const MiB = 2 ** 20;
 const DEFAULT_INTERVAL_MS = 1000;
 const DEFAULT_MAX_MOVE = 64 * MiB;
 const DEFAULT_GRANULE = 2 * MiB;
+/**
+ * With the sampler, a pass that moved nothing while the program's accesses all went to DRAM
+ * (at most IDLE_COLD_SHARE of them elsewhere) doubles the time to the next
+ * one, up to this many intervals; any other pass resets it. Every pass
+ * walks the program's page tables three times (clear_refs, smaps,
+ * numa_maps: ~10 ms of kernel time each per GiB), which a program running
+ * from DRAM need not pay every second; one whose accesses reach EXMEM is
+ * watched at the full rate (a monitor that reads some hot pages as idle,
+ * as DAMON can, needs the passes to find them).
+ */
+const IDLE_BACKOFF_MAX = 8;
+const IDLE_COLD_SHARE = 0.05;
 /** How long the controller waits for the launcher's exec. */
 const EXEC_WAIT_MS = 30_000;
 
@@ -43,23 +55,25 @@ export const help = `usage: hmsdk tier [options] -- COMMAND [ARGS...]
 Page-level tiering for an unmodified program: its memory starts on EXMEM
 (hmsdk's preload, non-strict), and a controller beside it keeps the pages it
 uses most on DRAM and the rest on EXMEM, within a DRAM budget. Access is seen
-by DAMON (vaddr) where the kernel has it, else by sampling the page tables'
-accessed bits (clear_refs + smaps; reads count too). Every move is a
+by sampling the page tables' accessed bits (MADV_COLD or clear_refs, then
+smaps; reads count too) or by DAMON (vaddr). Every move is a
 move_pages call whose result is checked; DRAM use is the kernel's count
 (numa_maps). One line when the program exits.
 
 options:
   --dram-budget SIZE     most DRAM the program may use (default: the DRAM
                          node's free memory at start, less 5% of it)
-  --interval MS          time between passes (default ${DEFAULT_INTERVAL_MS})
+  --interval MS          time between passes (default ${DEFAULT_INTERVAL_MS}); while the program
+                         runs from DRAM and nothing moves it doubles, up to ${IDLE_BACKOFF_MAX}x
   --max-move SIZE        bytes moved per pass at most (default 64MiB)
   --granule SIZE         unit of temperature and of moves (default 2MiB)
-  --monitor M            auto | damon | sample (default auto: DAMON when the
-                         kernel has it and nobody else uses it)
+  --monitor M            auto | damon | sample (default auto: the page-table
+                         sampler when it may flush the TLB (root), else DAMON
+                         if the kernel has it, else the sampler)
   --window MS            the sampler's window (default ${DEFAULT_WINDOW_MS})
   --pid PID              attach to a running process instead of starting one
                          (its mappings are as large as the kernel made them)
-  --verbose              a line per pass that moved something
+  --verbose              a line per pass that moved something or saw accesses off DRAM
   --stats-json           the exit line as JSON
   --sys-root DIR         read another sysfs tree (tests)
 
@@ -177,12 +191,14 @@ async function control(pid: number, f: TierFlags, nodes: { dram: number[]; exmem
   }
   const started = Date.now();
   const cpu0 = process.cpuUsage();
-  const { monitor, note } = openMonitor(proc, f.monitor, { sysRoot: f.sysRoot, windowMs: f.windowMs });
+  const { monitor, note, fallback } = openMonitor(proc, f.monitor, { sysRoot: f.sysRoot, windowMs: f.windowMs });
+  if (f.verbose) say(`pid ${pid}: monitor ${note}${fallback === undefined ? '' : `, not DAMON: ${fallback}`}`);
   const tierer = new PageTierer(proc, monitor, { dramNode: nodes.dram[0]!, dramNodes: nodes.dram, exmemNode: nodes.exmem, budget: f.budget, granule: f.granule, maxBytesPerTick: f.maxMove });
   let stop = false;
   const onSignal = () => (stop = true);
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   let failure: string | undefined;
+  let interval = f.intervalMs;
   try {
     while (!stop && proc.alive()) {
       const t0 = Date.now();
@@ -193,10 +209,13 @@ async function control(pid: number, f: TierFlags, nodes: { dram: number[]; exmem
         if (e instanceof HmsdkError && e.code === 'ESRCH') break;
         throw e;
       }
-      if (f.verbose && (r.promoted || r.demoted || r.notMoved)) {
-        say(`pass ${tierer.stats().ticks}: +${formatBytes(r.promoted)} to DRAM, -${formatBytes(r.demoted)}${r.notMoved ? `, ${formatBytes(r.notMoved)} not moved` : ''}; DRAM ${formatBytes(r.dramBytes)} of ${formatBytes(f.budget)}${r.truncated ? ' (move bound reached)' : ''}`);
+      if (f.verbose && (r.promoted || r.demoted || r.notMoved || r.coldAccessShare > IDLE_COLD_SHARE)) {
+        say(`pass ${tierer.stats().ticks}: +${formatBytes(r.promoted)} to DRAM, -${formatBytes(r.demoted)}${r.notMoved ? `, ${formatBytes(r.notMoved)} not moved` : ''}; DRAM ${formatBytes(r.dramBytes)} of ${formatBytes(f.budget)}; ${(r.coldAccessShare * 100).toFixed(0)}% of accesses off DRAM${r.truncated ? ' (move bound reached)' : ''}`);
       }
-      const left = f.intervalMs - (Date.now() - t0);
+      // DAMON monitors all the time anyway, and its blind spot (pages cached in the TLB read idle) would pass for idleness here
+      const idle = monitor.kind === 'sample' && !r.promoted && !r.demoted && !r.truncated && r.coldAccessShare <= IDLE_COLD_SHARE;
+      interval = idle ? Math.min(interval * 2, f.intervalMs * IDLE_BACKOFF_MAX) : f.intervalMs;
+      const left = interval - (Date.now() - t0);
       if (left > 0) await sleep(left);
     }
   } catch (e) {

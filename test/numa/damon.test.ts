@@ -146,7 +146,7 @@ describe('DAMON monitor on the running kernel', () => {
     while (read(STATE) !== 'off' && performance.now() - t < 10_000) await sleep(20);
     console.log(`target killed: kdamond state '${read(STATE)}' after ${(performance.now() - t).toFixed(0)} ms`);
     expect(read(STATE)).toBe('off');
-    await expect(m.sample()).rejects.toMatchObject({ code: 'ESYSCALL', errno: os.constants.errno.ESRCH });
+    await expect(m.sample()).rejects.toMatchObject({ code: 'ESRCH' });
     m.close();
     expect(read(NR_KDAMONDS)).toBe('0');
     m.close();
@@ -163,7 +163,7 @@ describe('DAMON monitor on the running kernel', () => {
       expect(regions.length).toBeGreaterThanOrEqual(3);
       for (const r of regions) expect(r.end > r.start && r.rate >= 0 && r.rate <= 1).toBe(true);
       // No second kdamond while ours exists: EBUSY, and ours keeps running.
-      expect(() => openDamon(process.pid)).toThrow(expect.objectContaining({ code: 'ESYSCALL', errno: os.constants.errno.EBUSY }));
+      expect(() => openDamon(process.pid)).toThrow(expect.objectContaining({ code: 'EBUSY' }));
       expect(read(STATE)).toBe('on');
       const pending = m.sample();
       await sleep(30); // the update request is now being waited on in the kernel

@@ -79,11 +79,11 @@
  * An exit hook cannot wait for it: a process exiting with a sample
  * pending leaves its kdamond behind (stopped once the target exits).
  *
- * Errors. The kernel's refusals are system-call failures: HmsdkError
- * `ESYSCALL` with `errno` EBUSY (kdamonds exist, or a DAMON module runs
- * exclusively), EACCES / EPERM (not root: DAMON needs CAP_SYS_ADMIN) or
- * ESRCH (the target is gone). No DAMON sysfs, or no `vaddr` in
- * `avail_operations`, is `ENOTSUP`. A sysfs value that is not a number is
+ * Errors. DAMON in use by someone else (kdamonds exist, or a DAMON module
+ * runs exclusively) is HmsdkError `EBUSY`; the target gone is `ESRCH`;
+ * other refusals of the kernel are system-call failures, `ESYSCALL` with
+ * `errno` (EACCES / EPERM: not root, DAMON needs CAP_SYS_ADMIN). No DAMON
+ * sysfs, or no `vaddr` in `avail_operations`, is `ENOTSUP`. A sysfs value that is not a number is
  * `ECONFIG`; `sample()` after close() rejects with `ECLOSED`.
  *
  * Addresses: x86-64 user space is 47 bits (57 with 5-level paging), below
@@ -227,7 +227,7 @@ function alive(pid: number): boolean {
 }
 
 function goneError(pid: number, cause?: unknown): HmsdkError {
-  return syscallError(`process ${pid} does not exist (any more): nothing to monitor`, 'ESRCH', cause);
+  return new HmsdkError('ESRCH', `process ${pid} does not exist (any more): nothing to monitor`, { cause });
 }
 
 /** Throw unless this kernel's DAMON sysfs can be used by us now (read-only checks). */
@@ -238,10 +238,10 @@ function checkUsable(p: Paths): void {
   const n = readInt(p.nrKdamonds);
   if (n === undefined) throw new HmsdkError('ENOTSUP', `${p.nrKdamonds} is absent or unreadable: not a DAMON sysfs interface this monitor knows`);
   if (n !== 0) {
-    throw syscallError(
+    throw new HmsdkError(
+      'EBUSY',
       `${n} kdamond(s) already configured in ${p.admin}/kdamonds: another DAMON user (damo, another hmsdk) owns them, and creating ours ` +
         `would destroy them. If they are a leftover (state 'off'), 'echo 0 > ${p.nrKdamonds}' removes them`,
-      'EBUSY',
     );
   }
   try {
@@ -451,7 +451,7 @@ export function openDamon(pid: number, opts?: DamonOptions): AccessMonitor {
       // A pid that has gone since the check above: the kernel's find_get_pid fails and `on` is EINVAL.
       if (!alive(settings.pid)) throw goneError(settings.pid, err);
       if (err instanceof HmsdkError && err.errno === osConstants.errno.EBUSY) {
-        throw syscallError(`DAMON refused to start a kdamond (EBUSY): a DAMON module (damon_reclaim, damon_lru_sort) runs exclusively`, 'EBUSY', err);
+        throw new HmsdkError('EBUSY', `DAMON refused to start a kdamond (EBUSY): a DAMON module (damon_reclaim, damon_lru_sort) runs exclusively`, { syscall: 'write', errno: osConstants.errno.EBUSY, cause: err });
       }
       throw err;
     }

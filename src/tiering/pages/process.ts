@@ -24,6 +24,27 @@ export interface AnonMapping {
   pageSize: number;
 }
 
+/** A mapping's line of /proc/PID/maps or smaps ("start-end perms offset dev inode [path]"), or undefined for a field line of smaps. */
+export function mappingLine(line: string): { start: number; end: number; anonymous: boolean } | undefined {
+  const c = line.charCodeAt(0);
+  if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) || !line.includes('-')) return undefined; // field lines start with a capital
+  const f = line.split(/\s+/);
+  const [lo, hi] = (f[0] ?? '').split('-');
+  // anonymous: inode 0 and no path, or a bracketed pseudo-path ([heap], [stack], [anon:...]; not [vdso], [vvar], [vsyscall])
+  const anonymous = f[4] === '0' && (f[5] === undefined || f[5] === '' || (f[5].startsWith('[') && !f[5].startsWith('[v')));
+  return { start: parseInt(lo ?? '', 16), end: parseInt(hi ?? '', 16), anonymous };
+}
+
+/** The anonymous mappings of /proc/PID/maps text. */
+export function parseAnonRanges(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const line of text.split('\n')) {
+    const m = mappingLine(line);
+    if (m?.anonymous) out.push({ start: m.start, end: m.end });
+  }
+  return out;
+}
+
 /** A process, pinned by its start time: `alive()` is false once it exited, even if its pid is reused. */
 export class TrackedProcess {
   readonly pid: number;
@@ -53,18 +74,12 @@ export class TrackedProcess {
 
   /** Anonymous mappings with resident pages. Throws ESRCH once the process is gone. */
   anonMappings(): AnonMapping[] {
-    const ranges = new Map<string, { start: number; end: number }>();
-    for (const line of this.#read('maps').split('\n')) {
-      const dash = line.indexOf('-');
-      const space = line.indexOf(' ');
-      if (dash < 0 || space < dash) continue;
-      const key = line.slice(0, dash);
-      ranges.set(key, { start: parseInt(key, 16), end: parseInt(line.slice(dash + 1, space), 16) });
-    }
+    const ranges = new Map<number, { start: number; end: number }>();
+    for (const r of parseAnonRanges(this.#read('maps'))) ranges.set(r.start, r);
     const out: AnonMapping[] = [];
     for (const m of parseNumaMaps(this.#read('numa_maps'))) {
       if (m.file !== undefined || m.kind === 'huge') continue;
-      const r = ranges.get(m.address);
+      const r = ranges.get(parseInt(m.address, 16));
       const pages = new Map<number, number>();
       for (const [n, p] of Object.entries(m.pages)) if (p > 0) pages.set(Number(n), p);
       if (r === undefined || pages.size === 0) continue;
@@ -81,6 +96,11 @@ export class TrackedProcess {
       if (code === 'ENOENT' || code === 'ESRCH') throw new HmsdkError('ESRCH', `process ${this.pid} exited`);
       throw err;
     }
+  }
+
+  /** /proc/PID/maps as text. */
+  maps(): string {
+    return this.#read('maps');
   }
 
   /** /proc/PID/smaps as text (the sampling monitor's input). */

@@ -107,6 +107,8 @@ export interface TickResult {
   dramBytes: number;
   /** Ticks the move bound cut short. */
   truncated: boolean;
+  /** Share of this pass's accesses (rate-weighted bytes) that went to granules not on DRAM after the moves: 0 when the program ran from DRAM. */
+  coldAccessShare: number;
 }
 
 interface Granule {
@@ -127,6 +129,8 @@ export class PageTierer {
   readonly #monitor: AccessMonitor;
   readonly #o: TiererOptions;
   readonly #granules = new Map<number, Granule>();
+  /** This pass's access rate per accessed granule. */
+  readonly #passRates = new Map<Granule, number>();
   readonly #pageSize: number;
   #tick = 0;
   readonly #stats: TiererStats = { ticks: 0, promotedBytes: 0, demotedBytes: 0, notMovedBytes: 0, moves: 0, dramBytes: 0, peakDramBytes: 0, residentBytes: 0 };
@@ -157,8 +161,15 @@ export class PageTierer {
     if (maps.length === 0 && !this.#proc.alive()) throw new HmsdkError('ESRCH', `process ${this.#proc.pid} exited`);
     this.#heatFrom(regions, maps);
     const dramUse = this.#residency(maps);
-    const r: TickResult = { promoted: 0, demoted: 0, notMoved: 0, dramBytes: dramUse, truncated: false };
+    const r: TickResult = { promoted: 0, demoted: 0, notMoved: 0, dramBytes: dramUse, truncated: false, coldAccessShare: 0 };
     this.#rebalance(dramUse, r);
+    let all = 0;
+    let cold = 0;
+    for (const [g, rate] of this.#passRates) {
+      all += rate;
+      if (g.dram < g.resident / 2) cold += rate;
+    }
+    r.coldAccessShare = all > 0 ? cold / all : 0;
     this.#stats.dramBytes = r.dramBytes;
     this.#stats.peakDramBytes = Math.max(this.#stats.peakDramBytes, dramUse, r.dramBytes);
     return r;
@@ -199,10 +210,12 @@ export class PageTierer {
         }
       }
     }
+    this.#passRates.clear();
     for (const [i, rate] of acc) {
       const g = this.#granule(i);
       g.heat = this.#heatOf(g) + Math.min(1, rate);
       g.last = this.#tick;
+      this.#passRates.set(g, Math.min(1, rate));
     }
   }
 
