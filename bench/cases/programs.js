@@ -9,7 +9,7 @@
 //            so its Node start-up would be counted into the program's
 //            utime, and it is measured apart (`launcher` row);
 //   memtier  memkind's libmemtier.so (Debian libmemkind0) with
-//            MEMKIND_MEM_TIERS='KIND:DAX_KMEM,RATIO:1;POLICY:STATIC_RATIO' and
+//            MEMKIND_MEM_TIERS='KIND:KMEM_DAX,RATIO:1;POLICY:STATIC_RATIO' and
 //            MEMKIND_DAX_KMEM_NODES=<exmem>: every allocation to the node
 //            (on a one-node host KIND:DRAM).
 // Per program and variant: CPU time (utime + stime at the moment it holds
@@ -61,9 +61,9 @@ async function programsCase(ctx) {
     hmsdk: { launcher: [], env: { ...base, ...preloadEnv(ctx.root, where) } },
   };
   if (memtier) {
-    // memtier's kinds: the CPU-less node as DAX_KMEM where there is one,
+    // memtier's kinds: the CPU-less node as KMEM_DAX where there is one,
     // else plain DRAM (the only kind a one-node host has).
-    const tiers = topo.exmemNodes.length ? { MEMKIND_MEM_TIERS: 'KIND:DAX_KMEM,RATIO:1;POLICY:STATIC_RATIO', MEMKIND_DAX_KMEM_NODES: String(exmem) } : { MEMKIND_MEM_TIERS: 'KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO' };
+    const tiers = topo.exmemNodes.length ? { MEMKIND_MEM_TIERS: 'KIND:KMEM_DAX,RATIO:1;POLICY:STATIC_RATIO', MEMKIND_DAX_KMEM_NODES: String(exmem) } : { MEMKIND_MEM_TIERS: 'KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO' };
     variants.memtier = { launcher: [], env: { ...base, LD_PRELOAD: memtier, ...tiers } };
   }
   const keys = Object.keys(variants);

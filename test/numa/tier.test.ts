@@ -153,3 +153,71 @@ describe('hmsdk tier: the hot set of an unmodified program moves to DRAM within 
     expect(Number(promoted![1]) * (promoted![2] === 'GiB' ? 1024 : 1), 'the hot set was promoted (and maybe more, then demoted)').toBeGreaterThanOrEqual(64);
   });
 });
+
+// The same on python3 (CPython's bytearray, read with find()), side by side
+// in one run with the static peers: numactl --preferred=<EXMEM> (where a
+// program started on EXMEM stays) and memkind's memtier (libmemtier.so,
+// Debian libmemkind0) with a static DRAM:EXMEM ratio of 1:4 by bytes. Each
+// reads its hot set for 30 s; then the hot set's share on DRAM (move_pages)
+// and DRAM use (numa_maps) are read from outside. Only hmsdk tier is held
+// to a target: the peers place once, by allocation, and are shown.
+describe('hmsdk tier on python3, beside numactl --preferred and memkind memtier', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bench's CommonJS helper finds libmemtier.so
+  const { memtierPath } = require('../../bench/lib/memtier.js') as { memtierPath: () => string | null };
+  const script = path.join(ROOT, 'test', 'preload', 'hotset.py');
+
+  it('hot set >= 90% on DRAM within the budget under hmsdk tier; same checksum under every launcher', { timeout: 400_000 }, async () => {
+    const { exmem, normal } = vmTierNodes();
+    const memtier = memtierPath();
+    const variants: { name: string; cmd: string[]; env?: NodeJS.ProcessEnv }[] = [
+      { name: 'hmsdk tier', cmd: [process.execPath, path.join(ROOT, 'bin', 'hmsdk.js'), 'tier', '--dram-budget', `${BUDGET}`, '--'] },
+      { name: `numactl --preferred=${exmem}`, cmd: ['numactl', `--preferred=${exmem}`] },
+    ];
+    if (memtier) {
+      variants.push({
+        name: 'memtier DRAM:EXMEM 1:4',
+        cmd: [],
+        env: { LD_PRELOAD: memtier, MEMKIND_MEM_TIERS: 'KIND:DRAM,RATIO:1;KIND:KMEM_DAX,RATIO:4;POLICY:STATIC_RATIO', MEMKIND_DAX_KMEM_NODES: String(exmem) },
+      });
+    } else console.log('libmemtier.so is not installed (Debian libmemkind0): memtier not shown');
+    const rows: string[] = [];
+    const checksums = new Set<string>();
+    let ours: { hot: number; dram: number } | undefined;
+    for (const v of variants) {
+      const child = spawn(v.cmd[0] ?? '/usr/bin/python3', [...v.cmd.slice(1), ...(v.cmd.length ? ['/usr/bin/python3'] : []), script, '512', '64', '200', '40', '200'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...v.env },
+      });
+      const io = collect(child);
+      try {
+        let ready: RegExpExecArray | null = null;
+        const t0 = Date.now();
+        while (!(ready = /ready 0x([0-9a-f]+) 0x([0-9a-f]+) (\d+)/.exec(io.out()))) {
+          if (child.exitCode !== null || Date.now() - t0 > 120_000) break;
+          await sleep(100);
+        }
+        if (!ready) {
+          // a peer that cannot run here is shown as such; hmsdk tier must run
+          if (v.name === 'hmsdk tier') throw new Error(`hmsdk tier: python did not start: ${io.err()}`);
+          rows.push(`${v.name}: did not run (${io.err().trim().split('\n')[0] ?? ''})`);
+          continue;
+        }
+        await sleep(30_000);
+        const hot = shareOn(child.pid!, parseInt(ready[2]!, 16), Number(ready[3]), normal);
+        const dram = anonOnNode(child.pid!, normal);
+        const resident = anonOnNode(child.pid!, normal) + anonOnNode(child.pid!, exmem);
+        rows.push(`${v.name}: hot set ${(hot * 100).toFixed(1)}% on DRAM, DRAM ${(dram / MiB).toFixed(1)} MiB of ${(resident / MiB).toFixed(1)} MiB resident`);
+        if (v.name === 'hmsdk tier') ours = { hot, dram };
+        await new Promise((resolve) => child.once('exit', resolve));
+        await io.closed;
+        checksums.add(/checksum (\d+)/.exec(io.out())?.[1] ?? `none: ${io.err().slice(-300)}`);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
+    console.log(`python3, 64 MiB read of 512 MiB, after 30 s (budget ${BUDGET / MiB} MiB for hmsdk tier):\n  ${rows.join('\n  ')}`);
+    expect(checksums.size, [...checksums].join(' / ')).toBe(1);
+    expect(ours!.hot, rows[0]).toBeGreaterThanOrEqual(0.9);
+    expect(ours!.dram, rows[0]).toBeLessThanOrEqual(BUDGET);
+  });
+});
