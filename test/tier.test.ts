@@ -128,6 +128,13 @@ describe('hmsdk tier command line', () => {
     expect(r.err).toMatch(/^hmsdk tier: (pid \d+ exited before the first pass|pid \d+, .*)$/m);
   });
 
+  it('--monitor damon where DAMON is absent: ENOTSUP before the program starts', () => {
+    const r = hmsdk('tier', '--sys-root', fixture, '--monitor', 'damon', '--', 'sh', '-c', 'echo started');
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/--monitor damon: DAMON cannot be used here: .*\[ENOTSUP\]/);
+  });
+
   it('--pid of a process that does not exist: ESRCH, exit 1', () => {
     const r = hmsdk('tier', '--sys-root', fixture, '--pid', String(2 ** 22 - 1));
     expect(r.code, r.err).toBe(1);

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HmsdkError } from '../errors';
 import { PageTierer, type TiererStats } from '../tiering/pages/tierer';
-import { openMonitor, type MonitorChoice } from '../tiering/pages/open';
+import { damonUnusable, openMonitor, type MonitorChoice } from '../tiering/pages/open';
 import { TrackedProcess } from '../tiering/pages/process';
 import { DEFAULT_WINDOW_MS } from '../tiering/pages/sample';
 import { readTopology } from '../topology';
@@ -152,6 +152,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (flags['wait-exec'] !== undefined) throw new UsageError('--wait-exec goes with --pid');
   if (rest.length === 0) throw new UsageError("no command: put it after '--', e.g. hmsdk tier --dram-budget 1GiB -- node app.js");
+  // said before the program starts, not by the controller after
+  const noDamon = f.monitor === 'damon' ? damonUnusable(sysRoot) : undefined;
+  if (noDamon !== undefined) throw new HmsdkError('ENOTSUP', `--monitor damon: DAMON cannot be used here: ${noDamon}`);
   const token = randomBytes(8).toString('hex');
   return launch({ tier: 'exmem', policy: 'preferred', granule, expect: 0 }, rest, {
     sysRoot: flags['sys-root'],
