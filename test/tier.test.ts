@@ -135,6 +135,26 @@ describe('hmsdk tier command line', () => {
     expect(r.err).toMatch(/--monitor damon: DAMON cannot be used here: .*\[ENOTSUP\]/);
   });
 
+  it("SIGINT and SIGTERM to the job's process group are the program's: the controller stays to the end and reports", { timeout: 30_000 }, async () => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'hmsdk.js'), 'tier', '--sys-root', fixture, '--interval', '100', '--window', '50', '--', 'sh', '-c', 'trap "" INT TERM; sleep 3; exit 5'], {
+      detached: true, // its own process group, as a shell job
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const closed = new Promise<void>((resolve) => child.stderr.on('close', () => resolve()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    await sleep(1500);
+    process.kill(-child.pid!, 'SIGINT');
+    process.kill(-child.pid!, 'SIGTERM');
+    expect(await exited).toBe(5);
+    await closed;
+    const line = new RegExp(`^hmsdk tier: pid ${child.pid}, (\\d+\\.\\d) s: .*passes`, 'm').exec(err);
+    expect(line, err).not.toBeNull();
+    // tiered until the program's exit (3 s after its start), not until the signals (1.5 s)
+    expect(Number(line![1]), err).toBeGreaterThanOrEqual(2.2);
+  });
+
   it('--pid of a process that does not exist: ESRCH, exit 1', () => {
     const r = hmsdk('tier', '--sys-root', fixture, '--pid', String(2 ** 22 - 1));
     expect(r.code, r.err).toBe(1);

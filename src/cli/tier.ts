@@ -197,8 +197,11 @@ async function control(pid: number, f: TierFlags, nodes: { dram: number[]; exmem
   const { monitor, note, fallback } = openMonitor(proc, f.monitor, { sysRoot: f.sysRoot, windowMs: f.windowMs });
   if (f.verbose) say(`pid ${pid}: monitor ${note}${fallback === undefined ? '' : `, not DAMON: ${fallback}`}`);
   const tierer = new PageTierer(proc, monitor, { dramNode: nodes.dram[0]!, dramNodes: nodes.dram, exmemNode: nodes.exmem, budget: f.budget, granule: f.granule, maxBytesPerTick: f.maxMove });
+  // Attached (--pid): SIGINT / SIGTERM stop the controller. Beside a program
+  // it launched, they are the program's to handle (they reach the whole
+  // process group): the controller runs until the program exits.
   let stop = false;
-  const onSignal = () => (stop = true);
+  const onSignal = waitExec === undefined ? () => (stop = true) : () => undefined;
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   let failure: string | undefined;
   let interval = f.intervalMs;
