@@ -531,8 +531,8 @@ static void flanks_init(flanks *f, char *addr, size_t len) {
 
 /* Node of every flank page into `into` (head first). 0 or -errno. */
 static int flanks_read(const flanks *f, int *into) {
-  int r = f->head_pages ? hm_page_status(f->head, f->head_pages, into) : 0;
-  if (r == 0 && f->tail_pages) r = hm_page_status(f->tail, f->tail_pages, into + f->head_pages);
+  int r = f->head_pages ? hm_move_pages(0, (uintptr_t)f->head, f->head_pages, -1, into) : 0;
+  if (r == 0 && f->tail_pages) r = hm_move_pages(0, (uintptr_t)f->tail, f->tail_pages, -1, into + f->head_pages);
   return r;
 }
 

@@ -518,19 +518,3 @@ int hm_nohugepage(void *addr, size_t len) {
   if (!len) return 0;
   return madvise(addr, len, MADV_NOHUGEPAGE) == 0 ? 0 : -errno;
 }
-
-struct status_ctx {
-  int *out;
-  size_t at;
-};
-
-static void status_visit(const int *status, unsigned long n, void *p) {
-  struct status_ctx *c = p;
-  memcpy(c->out + c->at, status, n * sizeof *status);
-  c->at += n;
-}
-
-int hm_page_status(const void *addr, size_t npages, int *status) {
-  struct status_ctx c = {status, 0};
-  return query_pages(addr, npages * hm_page_size(), status_visit, &c);
-}

@@ -185,11 +185,6 @@ void *hm_map_aligned(size_t len, size_t align);
  * kernels without THP, where there is nothing to prevent). */
 int hm_nohugepage(void *addr, size_t len);
 
-/* Node of each of the npages pages from addr (move_pages query):
- * status[i] = node id, or -ENOENT (never touched), -EFAULT (not mapped or
- * the zero page). 0 or -errno. */
-int hm_page_status(const void *addr, size_t npages, int *status);
-
 /* move_pages on another process (or 0: this one) for the npages pages from
  * addr: node < 0 asks where they are, node >= 0 moves them there
  * (MPOL_MF_MOVE: only pages mapped by that process alone). Either way

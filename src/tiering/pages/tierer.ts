@@ -116,11 +116,10 @@ interface Granule {
   heat: number;
   /** Tick of `heat`. */
   at: number;
-  /** Kernel's residency at the current tick: resident and DRAM bytes. */
-  resident: number;
+  /** Kernel's residency at the current tick: resident bytes (what the granule charges against the budget) and DRAM bytes. */
+  charge: number;
   dram: number;
   seen: number;
-  charge: number;
   last: number;
 }
 
@@ -167,7 +166,7 @@ export class PageTierer {
     let cold = 0;
     for (const [g, rate] of this.#passRates) {
       all += rate;
-      if (g.dram < g.resident / 2) cold += rate;
+      if (g.dram < g.charge / 2) cold += rate;
     }
     r.coldAccessShare = all > 0 ? cold / all : 0;
     this.#stats.dramBytes = r.dramBytes;
@@ -178,7 +177,7 @@ export class PageTierer {
   #granule(index: number): Granule {
     let g = this.#granules.get(index);
     if (g === undefined) {
-      g = { index, heat: 0, at: this.#tick, resident: 0, dram: 0, seen: -1, charge: 0, last: 0 };
+      g = { index, heat: 0, at: this.#tick, charge: 0, dram: 0, seen: -1, last: 0 };
       this.#granules.set(index, g);
     }
     return g;
@@ -246,19 +245,19 @@ export class PageTierer {
         if (g === undefined) continue;
         if (g.seen !== this.#tick) {
           g.seen = this.#tick;
-          g.resident = 0;
+          g.charge = 0;
           g.dram = 0;
         }
-        g.resident += bytes * share;
+        g.charge += bytes * share;
         g.dram += dram * share;
       }
     }
     for (const g of this.#granules.values()) {
       if (g.seen !== this.#tick) {
-        g.resident = 0;
+        g.charge = 0;
         g.dram = 0;
       }
-      if (g.resident === 0 && this.#heatOf(g) === 0) this.#granules.delete(g.index);
+      if (g.charge === 0 && this.#heatOf(g) === 0) this.#granules.delete(g.index);
     }
     this.#stats.residentBytes = resident;
     return dramUse;
@@ -270,12 +269,11 @@ export class PageTierer {
     const ranked: { e: Granule; score: number }[] = [];
     for (const g of this.#granules.values()) {
       const h = this.#heatOf(g);
-      if (h <= 0 || g.resident <= 0) continue;
-      g.charge = g.resident;
+      if (h <= 0 || g.charge <= 0) continue;
       ranked.push({ e: g, score: g.dram > 0 ? h * HYSTERESIS + HYSTERESIS_HEAT : h });
     }
     const target = dramSet(ranked, budget);
-    const ups = ranked.filter((x) => target.has(x.e) && x.e.resident - x.e.dram >= this.#pageSize).sort((a, b) => b.score - a.score);
+    const ups = ranked.filter((x) => target.has(x.e) && x.e.charge - x.e.dram >= this.#pageSize).sort((a, b) => b.score - a.score);
     const victims = [...this.#granules.values()].filter((g) => g.dram > 0 && !target.has(g)).sort((a, b) => this.#heatOf(a) - this.#heatOf(b) || a.last - b.last);
     let use = dramUse;
     let moved = 0;
@@ -295,7 +293,7 @@ export class PageTierer {
       }
     }
     for (const { e } of ups) {
-      const need = e.resident - e.dram;
+      const need = e.charge - e.dram;
       if (!room(need)) {
         r.truncated = true;
         break;
